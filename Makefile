@@ -1,0 +1,37 @@
+# The two commands: `make run` and `make test`. Everything else is what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test install lint bench worker clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	@echo "Emails: http://127.0.0.1:5000/dev/mail (development inbox) and instance/mail/*.eml"
+	DEV_INBOX=1 $(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DEV_INBOX=1 $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install node_modules/.installed
+	$(BIN)/ruff check intake tests migrations wsgi.py
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check intake tests migrations wsgi.py
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache

@@ -1,0 +1,1 @@
+"""Appointments: holding a time, confirming it, and the pages around booking."""

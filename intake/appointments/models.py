@@ -1,0 +1,68 @@
+"""The appointment, whose active rows never overlap for one therapist."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, now_utc
+from ..extensions import db
+
+HELD = "held"  # waiting for front-desk confirmation; the time is taken
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+DECLINED = "declined"
+EXPIRED = "expired"
+ACTIVE_STATUSES = (HELD, CONFIRMED)
+ACTIVE_SQL = sa.text("status IN ('held', 'confirmed')")
+
+
+def new_uid() -> str:
+    """Return a new iCalendar UID, made once per appointment and kept for every update."""
+    return f"{uuid.uuid4()}@intake"
+
+
+class Appointment(db.Model):
+    """A consultation between a therapist and the person who filled an intake."""
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        sa.CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        sa.CheckConstraint(
+            "status IN ('held', 'confirmed', 'cancelled', 'declined', 'expired')",
+            name="known_status",
+        ),
+        # One active appointment per therapist and start time, on every database. PostgreSQL
+        # also has an exclusion constraint against any overlap (see the migration).
+        sa.Index(
+            "uq_appointment_active_start", "therapist_id", "starts_at", unique=True,
+            sqlite_where=ACTIVE_SQL, postgresql_where=ACTIVE_SQL,
+        ),
+        sa.Index("ix_appointment_therapist_window", "therapist_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(sa.String(80), unique=True, default=new_uid)
+    sequence: Mapped[int] = mapped_column(default=0)
+    therapist_id: Mapped[int] = mapped_column(sa.ForeignKey("therapist.id"))
+    intake_id: Mapped[int] = mapped_column(sa.ForeignKey("intake.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    format: Mapped[str] = mapped_column(sa.String(16))
+    client_timezone: Mapped[str] = mapped_column(sa.String(64))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    therapist = relationship("Therapist")
+    intake = relationship("Intake")
+
+    @property
+    def is_active(self) -> bool:
+        """Return True while the appointment holds its time."""
+        return self.status in ACTIVE_STATUSES

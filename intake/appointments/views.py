@@ -1,0 +1,162 @@
+"""Choosing a time and booking it: open times by week, the review page, the booking."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from ..database import now_utc
+from ..extensions import db, limiter
+from ..intakes.access import intake_or_404
+from ..scheduling.service import is_open, next_open_times, open_times
+from ..therapists.models import Therapist
+from . import services
+from .forms import BookingForm
+from .models import Appointment
+
+bp = Blueprint("appointments", __name__, url_prefix="/intake/<reference>")
+
+
+def _zone(intake) -> str:
+    """Return the zone to show times in: `?tz=` when valid, else the intake's own."""
+    wanted = request.args.get("tz") or request.form.get("tz") or intake.timezone or "UTC"
+    try:
+        ZoneInfo(wanted)
+    except (ZoneInfoNotFoundError, ValueError):
+        return intake.timezone or "UTC"
+    return wanted
+
+
+def _therapist_or_404(slug: str) -> Therapist:
+    """Return the therapist with this slug, or answer 404."""
+    return db.first_or_404(sa.select(Therapist).where(Therapist.slug == slug))
+
+
+def _week_start(value: str | None, zone: str, today: date) -> date:
+    """Return the Monday of the week asked for (`YYYY-MM-DD`), or of this week."""
+    try:
+        asked = date.fromisoformat(value) if value else today
+    except ValueError:
+        asked = today
+    return asked - timedelta(days=asked.weekday())
+
+
+def week_of_times(therapist: Therapist, zone: str, monday: date, now: datetime) -> dict:
+    """Return one week of open times for display: days in `zone`, each with its slots."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
+    slots = open_times(therapist, start, end, now)
+    days = []
+    for offset in range(7):
+        d = monday + timedelta(days=offset)
+        days.append((d, [s for s in slots if s.starts_at.astimezone(tz).date() == d]))
+    today = now.astimezone(tz).date()
+    horizon = (now + timedelta(days=therapist.horizon_days)).astimezone(tz).date()
+    return {
+        "days": days,
+        "monday": monday,
+        "previous": monday - timedelta(days=7) if monday > today else None,
+        "next": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon else None,
+        "count": len(slots),
+    }
+
+
+@bp.get("/times/<slug>")
+def times(reference: str, slug: str):
+    """Return a week of the therapist's open times in the client's zone (partial for htmx)."""
+    intake = intake_or_404(reference)
+    therapist = _therapist_or_404(slug)
+    zone = _zone(intake)
+    now = now_utc()
+    monday = _week_start(request.args.get("week"), zone, now.astimezone(ZoneInfo(zone)).date())
+    week = week_of_times(therapist, zone, monday, now)
+    if week["count"] == 0 and not request.args.get("week"):
+        soonest = next_open_times(therapist, now, 1)
+        if soonest:
+            first = soonest[0].starts_at.astimezone(ZoneInfo(zone)).date()
+            week = week_of_times(therapist, zone, first - timedelta(days=first.weekday()), now)
+    context = {"intake": intake, "therapist": therapist, "zone": zone, "week": week}
+    if request.headers.get("HX-Request"):
+        return render_template("appointments/_week.html", **context)
+    return render_template("appointments/times.html", **context)
+
+
+def _parse_start(value: str | None) -> datetime | None:
+    """Return the ISO instant from a form or link as aware UTC, or None when it isn't one."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def _unavailable(intake, therapist, zone: str, message: str, status: int):
+    """Return the kind page for a time that cannot be booked, with other open times."""
+    now = now_utc()
+    others = next_open_times(therapist, now, 6) if therapist else []
+    return render_template("appointments/unavailable.html", intake=intake, therapist=therapist,
+                           zone=zone, message=message, others=others), status
+
+
+@bp.get("/book/<slug>")
+def review(reference: str, slug: str):
+    """Return the review page for one open time, with the booking form."""
+    intake = intake_or_404(reference)
+    therapist = _therapist_or_404(slug)
+    zone = _zone(intake)
+    starts_at = _parse_start(request.args.get("start"))
+    if starts_at is None or not is_open(therapist, starts_at, now_utc()):
+        return _unavailable(intake, therapist, zone,
+                            "That time isn't available any more. Here are other open times.", 409)
+    form = BookingForm(start=starts_at.isoformat(), key=secrets.token_urlsafe(24), tz=zone)
+    return render_template("appointments/review.html", intake=intake, therapist=therapist,
+                           zone=zone, starts_at=starts_at, form=form,
+                           how=services.meeting_format(intake, therapist),
+                           ends_at=starts_at + timedelta(minutes=therapist.consultation_minutes))
+
+
+def _booking_limit() -> str:
+    """Return the configured limit for booking posts."""
+    return current_app.config["INTAKE_RATE_LIMIT"]
+
+
+@bp.post("/book/<slug>")
+@limiter.limit(_booking_limit)
+def book(reference: str, slug: str):
+    """Book the reviewed time; on success 303 to the confirmation page."""
+    intake = intake_or_404(reference)
+    therapist = _therapist_or_404(slug)
+    zone = _zone(intake)
+    form = BookingForm()
+    starts_at = _parse_start(form.start.data)
+    if not form.validate_on_submit() or starts_at is None:
+        return _unavailable(intake, therapist, zone,
+                            "We couldn't read the time you chose. Please pick it again.", 422)
+    try:
+        booked = services.book(intake, therapist, starts_at, form.key.data)
+    except services.TimeTaken as exc:
+        return _unavailable(intake, therapist, zone, exc.message, 409)
+    except services.BookingError as exc:
+        return _unavailable(intake, therapist, zone, exc.message, 422)
+    return redirect(url_for("appointments.booked", reference=reference,
+                            uid=booked.appointment.uid), 303)
+
+
+@bp.get("/booked/<uid>")
+def booked(reference: str, uid: str):
+    """Return the confirmation page: what was booked and what happens next."""
+    intake = intake_or_404(reference)
+    appointment = db.first_or_404(sa.select(Appointment).where(
+        Appointment.uid == uid, Appointment.intake_id == intake.id))
+    return render_template("appointments/booked.html", intake=intake, appointment=appointment,
+                           zone=appointment.client_timezone,
+                           location=services.location_of(appointment))

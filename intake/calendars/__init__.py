@@ -1,0 +1,1 @@
+"""Calendars: iTIP invites sent by email (and, later, subscription feeds)."""

@@ -1,0 +1,93 @@
+"""Settings: working defaults, overridden by environment variables (documented in README.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HTMX_VERSION = "2.0.11"
+HTMX_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+HTMX_INTEGRITY = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    """Return the truth of an environment string ("1", "true", "yes", "on")."""
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    """Return an environment string as an int, or the default when unset."""
+    return int(value) if value not in (None, "") else default
+
+
+def _database_url(instance_path: str, value: str | None) -> str:
+    """Return a SQLAlchemy URL: the setting, or SQLite in the instance folder.
+
+    `postgres://` and `postgresql://` URLs are pointed at the psycopg 3 driver.
+    """
+    if not value:
+        return "sqlite:///" + str(Path(instance_path) / "intake.db")
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix):]
+    return value
+
+
+def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
+    """Return the application's settings from `env` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    sender = env.get("MAIL_DEFAULT_SENDER") or "bookings@practice.example"
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or _dev_secret(instance_path),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path, env.get("DATABASE_URL")),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "PRACTICE_NAME": env.get("PRACTICE_NAME") or "Harbor Light Counselling",
+        "PRACTICE_PHONE": env.get("PRACTICE_PHONE") or "+1 555 010 2040",
+        "PRACTICE_TIMEZONE": env.get("PRACTICE_TIMEZONE") or "America/New_York",
+        "PRACTICE_ADDRESS": (env.get("PRACTICE_ADDRESS")
+                             or "22 Harbor Street, Suite 4, Portland, ME"),
+        "STAFF_EMAIL": env.get("STAFF_EMAIL") or sender,
+        "MAIL_SERVER": env.get("MAIL_SERVER") or "",
+        "MAIL_PORT": _int(env.get("MAIL_PORT"), 25),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": sender,
+        "MAIL_SENDER_NAME": env.get("MAIL_SENDER_NAME") or "",
+        "MAIL_TIMEOUT": _int(env.get("MAIL_TIMEOUT"), 20),
+        "MAIL_SINK_DIR": env.get("MAIL_SINK_DIR") or str(Path(instance_path) / "mail"),
+        "DEV_INBOX": _bool(env.get("DEV_INBOX")),
+        "HOLD_HOURS": _int(env.get("HOLD_HOURS"), 24),
+        "WORKER_INTERVAL": _int(env.get("WORKER_INTERVAL"), 5),
+        "HTMX_URL": env.get("HTMX_URL") or HTMX_URL,
+        "HTMX_INTEGRITY": env.get("HTMX_INTEGRITY") or HTMX_INTEGRITY,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "INTAKE_RATE_LIMIT": env.get("INTAKE_RATE_LIMIT") or "30 per hour;200 per day",
+        "INTAKE_MIN_SECONDS": _int(env.get("INTAKE_MIN_SECONDS"), 3),
+        "PREFERRED_URL_SCHEME": "https" if _bool(env.get("HTTPS")) else "http",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("HTTPS")),
+        "PROXY_FIX": _int(env.get("PROXY_FIX"), 0),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+    }
+
+
+def _dev_secret(instance_path: str) -> str:
+    """Return a random secret kept in the instance folder, for development only."""
+    import secrets
+
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,109 @@
+"""The demo practice: seven therapists across modalities, zones, languages and settings."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import sqlalchemy as sa
+
+from .database import unit_of_work
+from .intakes.choices import CFT, COUPLES, EMDR, IN_PERSON, TELEHEALTH
+from .scheduling.models import WeeklyHours
+from .therapists.models import Therapist
+
+COUPLES_CONCERNS = ["disconnection", "conflict", "defensiveness", "withdrawal", "intimacy",
+                    "repair", "attachment"]
+TRAUMA_CONCERNS = ["trauma", "ptsd"]
+CFT_CONCERNS = ["trauma", "ptsd", "shame", "self_criticism", "attachment"]
+
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+THERAPISTS = [
+    dict(slug="maya-chen", name="Maya Chen", credentials="LMFT", pronouns="she/her",
+         bio="Maya helps couples slow down, listen differently and find their way back to "
+             "each other when conflict has taken over.",
+         timezone="America/New_York", modalities=[COUPLES, CFT],
+         concerns=COUPLES_CONCERNS + ["shame"], languages=["en"],
+         formats=[TELEHEALTH, IN_PERSON], auto_confirm=True, buffer_minutes=10,
+         consultation_minutes=30, min_notice_hours=24, horizon_days=28,
+         hours={"mon": ["09:00-12:00", "13:00-17:00"], "tue": ["09:00-12:00"],
+                "thu": ["13:00-18:00"]}),
+    dict(slug="daniel-okafor", name="Daniel Okafor", credentials="LCSW", pronouns="he/him",
+         bio="Daniel is EMDR-trained and works gently with people carrying the weight of "
+             "difficult experiences.",
+         timezone="America/Chicago", modalities=[EMDR], concerns=TRAUMA_CONCERNS,
+         languages=["en", "fr"], formats=[TELEHEALTH], auto_confirm=False, buffer_minutes=15,
+         consultation_minutes=45, min_notice_hours=48, horizon_days=35,
+         hours={d: ["12:00-19:00"] for d in ("mon", "tue", "wed", "thu", "fri")}),
+    dict(slug="lucia-herrera", name="Lucía Herrera", credentials="PsyD", pronouns="she/her",
+         bio="Lucía offers compassion-focused therapy and EMDR, in Spanish and English, for "
+             "people who are hard on themselves after hard times.",
+         timezone="America/New_York", modalities=[CFT, EMDR], concerns=CFT_CONCERNS,
+         languages=["es", "en"], formats=[TELEHEALTH, IN_PERSON], auto_confirm=True,
+         buffer_minutes=10, consultation_minutes=50, min_notice_hours=24, horizon_days=28,
+         hours={"tue": ["10:00-14:00"], "wed": ["10:00-14:00", "17:00-20:00"],
+                "fri": ["10:00-14:00"], "sat": ["10:00-13:00"]}),
+    dict(slug="sam-whitaker", name="Sam Whitaker", credentials="LPC", pronouns="they/them",
+         bio="Sam works with couples of every shape on communication, repair and the patterns "
+             "that keep them stuck.",
+         timezone="America/Los_Angeles", modalities=[COUPLES], concerns=COUPLES_CONCERNS,
+         languages=["en"], formats=[TELEHEALTH], auto_confirm=False, buffer_minutes=0,
+         consultation_minutes=30, min_notice_hours=12, horizon_days=21,
+         hours={"mon": ["15:00-20:00"], "tue": ["15:00-20:00"], "wed": ["15:00-20:00"],
+                "thu": ["15:00-20:00"], "sun": ["10:00-13:00"]}),
+    dict(slug="priya-raman", name="Priya Raman", credentials="LMFT", pronouns="she/her",
+         bio="Priya brings EMDR into couples work when old injuries keep a relationship "
+             "from feeling safe.",
+         timezone="America/New_York", modalities=[COUPLES, EMDR],
+         concerns=["repair", "attachment", "trauma", "conflict", "intimacy"],
+         languages=["en", "pt"], formats=[IN_PERSON, TELEHEALTH], auto_confirm=True,
+         buffer_minutes=15, consultation_minutes=60, min_notice_hours=24, horizon_days=42,
+         hours={"mon": ["08:00-11:00"], "wed": ["08:00-11:00"], "fri": ["08:00-11:00"]}),
+    dict(slug="camille-laurent", name="Camille Laurent", credentials="PhD", pronouns="she/her",
+         bio="Camille offers compassion-focused therapy online, in French and English, from "
+             "Paris.",
+         timezone="Europe/Paris", modalities=[CFT], concerns=CFT_CONCERNS,
+         languages=["fr", "en"], formats=[TELEHEALTH], auto_confirm=False, buffer_minutes=10,
+         consultation_minutes=30, min_notice_hours=24, horizon_days=28,
+         hours={d: ["14:00-19:00"] for d in ("mon", "tue", "wed", "thu", "fri")}),
+    dict(slug="joao-silva", name="João Silva", credentials="LCSW", pronouns="he/him",
+         bio="João works with trauma using EMDR. His caseload is full for now.",
+         timezone="America/Sao_Paulo", modalities=[EMDR, CFT], concerns=TRAUMA_CONCERNS,
+         languages=["pt", "es", "en"], formats=[TELEHEALTH], auto_confirm=False,
+         accepting_new_clients=False, buffer_minutes=10, consultation_minutes=30,
+         min_notice_hours=24, horizon_days=28,
+         hours={"tue": ["09:00-13:00"], "thu": ["09:00-13:00"]}),
+]
+
+
+def _hours(spec: dict[str, list[str]]) -> list[WeeklyHours]:
+    """Return weekly-hours rows from {"mon": ["09:00-12:00", ...]}."""
+    rows = []
+    for day, ranges in spec.items():
+        for text in ranges:
+            start, end = text.split("-")
+            rows.append(WeeklyHours(weekday=WEEKDAYS[day], starts=time.fromisoformat(start),
+                                    ends=time.fromisoformat(end)))
+    return rows
+
+
+def load_demo(now: datetime) -> int:
+    """Add the demo therapists that are missing; return how many were added.
+
+    Their weekly hours recur, so whatever today's date, the coming two weeks have open times.
+    """
+    added = 0
+    with unit_of_work() as session:
+        existing = set(session.scalars(sa.select(Therapist.slug)))
+        for spec in THERAPISTS:
+            if spec["slug"] in existing:
+                continue
+            values = dict(spec)
+            hours = values.pop("hours")
+            therapist = Therapist(email=f"{spec['slug'].replace('-', '.')}@practice.example",
+                                  office="22 Harbor Street, Suite 4" if IN_PERSON in
+                                  spec["formats"] else "", **values)
+            therapist.hours = _hours(hours)
+            session.add(therapist)
+            added += 1
+    return added

@@ -1,0 +1,65 @@
+"""Showing instants to people: in their own zone, with the zone named."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+
+def local(instant: datetime, zone: str) -> datetime:
+    """Return the instant as wall-clock time in `zone`."""
+    return instant.astimezone(ZoneInfo(zone))
+
+
+def clock(instant: datetime, zone: str) -> str:
+    """Return the wall-clock time, such as "9:30 am"."""
+    t = local(instant, zone)
+    return f"{t.hour % 12 or 12}:{t.minute:02d} {'am' if t.hour < 12 else 'pm'}"
+
+
+def day(instant: datetime, zone: str) -> str:
+    """Return the local day, such as "Tuesday 1 December"."""
+    t = local(instant, zone)
+    return f"{t:%A} {t.day} {t:%B}"
+
+
+def short_day(instant: datetime, zone: str) -> str:
+    """Return the local day in short form, such as "Tue 1 Dec"."""
+    t = local(instant, zone)
+    return f"{t:%a} {t.day} {t:%b}"
+
+
+def when(instant: datetime, zone: str) -> str:
+    """Return day, year, time and zone: "Tuesday 1 December 2026, 9:30 am EST"."""
+    t = local(instant, zone)
+    return f"{day(instant, zone)} {t.year}, {clock(instant, zone)} {t.tzname()}"
+
+
+def zone_name(zone: str) -> str:
+    """Return a zone as people say it: "America/New_York" -> "New York (America)"."""
+    if "/" not in zone:
+        return zone
+    region, _, city = zone.partition("/")
+    return f"{city.replace('_', ' ').replace('/', ', ')} ({region})"
+
+
+def register(app: Flask) -> None:
+    """Make the helpers available as template filters and globals."""
+    for fn in (clock, day, short_day, when, zone_name):
+        app.add_template_filter(fn)
+    app.add_template_global(local)
+
+    @app.context_processor
+    def practice():
+        cfg = app.config
+        return {
+            "practice_name": cfg["PRACTICE_NAME"],
+            "practice_phone": cfg["PRACTICE_PHONE"],
+            "practice_phone_href": "tel:" + "".join(
+                c for c in cfg["PRACTICE_PHONE"] if c.isdigit() or c == "+"
+            ),
+            "htmx_url": cfg["HTMX_URL"],
+            "htmx_integrity": cfg["HTMX_INTEGRITY"],
+        }

@@ -1,0 +1,28 @@
+"""Which intakes this browser may continue: the ones it submitted."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, session
+
+from ..extensions import db
+from .models import Intake
+
+KEY = "intakes"
+KEEP = 5
+
+
+def remember(intake: Intake) -> None:
+    """Let this browser session continue the intake (match, times, booking)."""
+    refs = [r for r in session.get(KEY, []) if r != intake.reference]
+    session[KEY] = [*refs, intake.reference][-KEEP:]
+
+
+def intake_or_404(reference: str) -> Intake:
+    """Return the intake if this browser submitted it; otherwise answer 404."""
+    if reference not in session.get(KEY, []):
+        abort(404)
+    intake = db.session.scalar(sa.select(Intake).where(Intake.reference == reference))
+    if intake is None:
+        abort(404)
+    return intake

@@ -1,0 +1,236 @@
+"""The intake form. All steps are one form: fields of finished steps ride along as hidden
+inputs, so the form works with plain posts, keeps everything typed, and stores nothing until the
+person submits (or until the safety answer calls for help)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .choices import (
+    CONCERNS,
+    FORMAT_CHOICES,
+    KIND_CHOICES,
+    LANGUAGES,
+    MODALITY_CHOICES,
+    SAFETY_CHOICES,
+    TIMES,
+)
+
+STORY_MAX = 4000
+NAME_MAX = 120
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LINE_BREAK = re.compile(r"[\r\n\u2028\u2029\x85]")
+PHONE = re.compile(r"^\+?[0-9 ().\-]{6,30}$")
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    """Return every IANA zone name as (value, label), sorted, for the time-zone picker."""
+    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return [("UTC", "UTC"), *[(z, z.replace("_", " ")) for z in zones]]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes that submit a list."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def no_control_characters(_form, field) -> None:
+    """Reject NUL and other control characters (tabs and line breaks in text areas pass)."""
+    if field.data and CONTROL.search(field.data):
+        raise ValidationError("Please remove the unusual invisible characters from this answer.")
+
+
+def single_line(_form, field) -> None:
+    """Reject line breaks and control characters in one-line answers such as names."""
+    text = field.data or ""
+    if LINE_BREAK.search(text) or CONTROL.search(text) or "\t" in text:
+        raise ValidationError("Please write this on one line, without special characters.")
+
+
+def _plain(message: str) -> str:
+    """Return WTForms' choice errors in plain words (a tampered or unknown value)."""
+    if "valid choice" in message:
+        return "Please choose one of the options shown."
+    return message
+
+
+def strip(value):
+    """Return the value without surrounding whitespace (None stays None)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class IntakeForm(FlaskForm):
+    """Every intake question; `STEPS` says which belong to which step."""
+
+    class Meta:
+        csrf_field_name = "csrf_token"
+
+    step = HiddenField(default="0")
+    started = HiddenField()
+    website = StringField("Leave this empty", validators=[Optional()])  # honeypot
+
+    safety = RadioField(
+        "Right now, are you having thoughts of ending your life or of harming yourself or "
+        "someone else, or are you in danger?",
+        choices=SAFETY_CHOICES,
+        validators=[InputRequired("Please answer this question so we can make sure you get the "
+                                  "right help.")],
+    )
+
+    concerns = MultiCheckboxField("What brings you here? Choose any that fit.",
+                                  choices=[(c.key, c.label) for c in CONCERNS])
+    story = TextAreaField(
+        "In your own words (optional)",
+        filters=[strip],
+        validators=[Optional(), Length(max=STORY_MAX, message=(
+            f"Please keep this under {STORY_MAX:,} characters. You can tell your therapist "
+            "more when you meet.")), no_control_characters],
+    )
+    modality = RadioField("Which kind of therapy are you looking for?", choices=MODALITY_CHOICES,
+                          validators=[InputRequired("Please choose one, or choose “I’m not sure "
+                                                    "yet”.")])
+    kind = RadioField("Who would come to the sessions?", choices=KIND_CHOICES, default="individual",
+                      validators=[InputRequired("Please choose who would come.")])
+    partner_name = StringField(
+        "Your partner's first name", filters=[strip],
+        validators=[Optional(), Length(max=NAME_MAX), single_line],
+    )
+    partner_agreed = BooleanField("My partner agreed to be contacted by the practice")
+    partner_email = EmailField(
+        "Your partner's email (optional)", filters=[strip],
+        validators=[Optional(), Length(max=254),
+                    Email("Please check your partner's email address.", allow_smtputf8=False)],
+    )
+
+    format = RadioField("How would you like to meet?", choices=FORMAT_CHOICES, default="either",
+                        validators=[InputRequired("Please choose how you'd like to meet.")])
+    language = SelectField("Language for sessions", choices=list(LANGUAGES.items()), default="en",
+                           validators=[InputRequired("Please choose a language.")])
+    times = MultiCheckboxField("When suits you? Choose any that fit.", choices=list(TIMES.items()))
+    timezone = SelectField("Your time zone", validators=[InputRequired(
+        "Please choose your time zone so we can show times correctly.")])
+
+    name = StringField("Your name", filters=[strip], validators=[
+        DataRequired("Please tell us your name."),
+        Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
+        single_line])
+    email = EmailField("Your email", filters=[strip], validators=[
+        DataRequired("Please give an email address so we can send your appointment."),
+        Length(max=254, message="That email address is too long."),
+        Email("Please check your email address: it should look like name@example.com.",
+              allow_smtputf8=False)])
+    phone = TelField("Phone (optional)", filters=[strip], validators=[Optional()])
+    consent_contact = BooleanField(
+        "The practice may contact me by email (and phone, if given) about my consultation",
+        validators=[DataRequired("We need your permission to contact you about your "
+                                 "consultation.")])
+    consent_privacy = BooleanField(
+        "I have read the privacy notice",
+        validators=[DataRequired("Please read and accept the privacy notice to continue.")])
+
+    STEPS = (
+        ("Safety", ("safety",)),
+        ("What brings you", ("concerns", "story", "modality", "kind", "partner_name",
+                             "partner_agreed", "partner_email")),
+        ("Preferences", ("format", "language", "times", "timezone")),
+        ("Contact", ("name", "email", "phone", "consent_contact", "consent_privacy")),
+    )
+
+    def __init__(self, *args, default_timezone: str = "UTC", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+        if not self.timezone.data:
+            self.timezone.data = default_timezone
+
+    @property
+    def current_step(self) -> int:
+        """Return the step the form was posted from (0-based, clamped to the steps there are)."""
+        try:
+            value = int(self.step.data or 0)
+        except (TypeError, ValueError):
+            return 0
+        return min(max(value, 0), len(self.STEPS) - 1)
+
+    def fields_of(self, index: int) -> list:
+        """Return the form fields shown on step `index`."""
+        return [self[name] for name in self.STEPS[index][1]]
+
+    def validate_through(self, last: int) -> int | None:
+        """Validate every step up to `last`; return the first step with an error, or None."""
+        first_bad = None
+        if not self.validate_on_submit_token():
+            self.csrf_token.errors = ["For your security this page expired. Please press the "
+                                      "button again: your answers are kept."]
+            first_bad = last
+        for index in range(last + 1):
+            ok = all([field.validate(self) for field in self.fields_of(index)])
+            for field in self.fields_of(index):
+                field.errors = [_plain(e) for e in field.errors]
+            ok = self._check_step(index) and ok
+            if not ok and first_bad is None:
+                first_bad = index
+        return first_bad
+
+    def validate_on_submit_token(self) -> bool:
+        """Return True when the CSRF token is valid (its error is kept on the form)."""
+        field = getattr(self, "csrf_token", None)
+        return field is None or field.validate(self)
+
+    def _check_step(self, index: int) -> bool:
+        """Return False after adding messages for rules that span fields on step `index`."""
+        ok = True
+        if index == 1:
+            if self.kind.data == "couple" and not self.partner_name.data:
+                self.partner_name.errors.append("Please tell us your partner's first name.")
+                ok = False
+            if self.partner_email.data and not self.partner_agreed.data:
+                self.partner_email.errors.append(
+                    "Only give your partner's email if they agreed to be contacted: tick the box "
+                    "above, or leave this empty.")
+                ok = False
+            if self.kind.data != "couple" and (self.partner_name.data or self.partner_email.data):
+                self.partner_name.data = ""
+                self.partner_email.data = ""
+                self.partner_agreed.data = False
+        if index == 3 and self.phone.data and not PHONE.match(self.phone.data):
+            self.phone.errors.append("Please give a phone number using digits, spaces and +.")
+            ok = False
+        return ok
+
+    def field_errors(self) -> dict[str, list[str]]:
+        """Return the errors by field name (for the summary at the top of a step)."""
+        return {name: list(f.errors) for name, f in self._fields.items() if f.errors}
+
+
+class UrgentContactForm(FlaskForm):
+    """A name and number left on the crisis page so staff can call back."""
+
+    name = StringField("Your first name", filters=[strip], validators=[
+        DataRequired("Please tell us what to call you."), Length(max=NAME_MAX), single_line])
+    phone = TelField("Phone number", filters=[strip], validators=[
+        DataRequired("Please give a number we can call.")])
+
+    def validate_phone(self, field) -> None:
+        """Accept digits, spaces, brackets, dots, dashes and a leading +."""
+        if not PHONE.match(field.data or ""):
+            raise ValidationError("Please give a phone number using digits, spaces and +.")

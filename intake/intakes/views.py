@@ -1,0 +1,139 @@
+"""The intake pages: the stepped form, the crisis page and the match page."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ..database import now_utc
+from ..extensions import limiter
+from ..scheduling.service import next_open_times
+from . import services
+from .access import intake_or_404, remember
+from .forms import IntakeForm, UrgentContactForm
+
+bp = Blueprint("intakes", __name__, url_prefix="/intake")
+
+
+def _rate_limit() -> str:
+    """Return the configured limit for public intake posts."""
+    return current_app.config["INTAKE_RATE_LIMIT"]
+
+
+def _stamp() -> URLSafeTimedSerializer:
+    """Return the signer for the form's start time (the minimum-fill-time check)."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="intake-started")
+
+
+def _too_fast(form: IntakeForm) -> bool:
+    """Return True when the form came back sooner than a person could fill it (or unsigned)."""
+    minimum = current_app.config["INTAKE_MIN_SECONDS"]
+    if minimum <= 0:
+        return False
+    try:
+        _, signed_at = _stamp().loads(form.started.data or "", return_timestamp=True)
+    except BadSignature:
+        return True
+    return (now_utc() - signed_at).total_seconds() < minimum
+
+
+def _render_step(form: IntakeForm, step: int, status: int = 200):
+    """Return the form at `step`: the whole page, or for htmx the step partial alone."""
+    form.step.data = str(step)
+    template = "intakes/_step.html" if request.headers.get("HX-Request") else "intakes/form.html"
+    return render_template(template, form=form, step=step, steps=IntakeForm.STEPS), status
+
+
+@bp.get("")
+def start():
+    """Return the first step of a fresh intake."""
+    form = IntakeForm(default_timezone=current_app.config["PRACTICE_TIMEZONE"])
+    form.started.data = _stamp().dumps("started")
+    return _render_step(form, 0)
+
+
+@bp.post("")
+@limiter.limit(_rate_limit, methods=["POST"])
+def advance():
+    """Move the intake a step forward or back, or finish it.
+
+    Each step is validated with every step before it, so nothing is skipped by tampering; an
+    error sends the person to the first step with a problem, with what they typed kept.
+    """
+    form = IntakeForm(default_timezone=current_app.config["PRACTICE_TIMEZONE"])
+    step = form.current_step
+    if request.form.get("nav") == "back":
+        return _render_step(form, max(step - 1, 0))
+
+    bad = form.validate_through(step)
+    if bad is not None:
+        return _render_step(form, bad, 422)
+    if services.signals_risk(form.safety.data):
+        intake = services.record_urgent(form.safety.data, form.timezone.data)
+        remember(intake)
+        return _go(url_for("intakes.support", reference=intake.reference))
+    if step < len(IntakeForm.STEPS) - 1:
+        return _render_step(form, step + 1)
+    if form.website.data or _too_fast(form):
+        form.name.errors.append("Something went wrong sending the form. Please wait a moment "
+                                "and send it again.")
+        form.started.data = _stamp().dumps("started")
+        return _render_step(form, step, 422)
+    intake = services.submit(form.data, form.safety.data)
+    remember(intake)
+    return _go(url_for("intakes.match", reference=intake.reference))
+
+
+def _go(url: str):
+    """Return a 303 to `url`; htmx is asked to load it as a full page."""
+    if request.headers.get("HX-Request"):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
+@bp.route("/<reference>/support", methods=["GET", "POST"])
+def support(reference: str):
+    """Return crisis resources; optionally take a name and number for a call back."""
+    intake = intake_or_404(reference)
+    form = UrgentContactForm()
+    saved = False
+    if form.validate_on_submit():
+        services.add_urgent_contact(intake, form.name.data, form.phone.data)
+        saved = True
+    status = 422 if form.errors else 200
+    return render_template("intakes/support.html", form=form, saved=saved), status
+
+
+@bp.get("/<reference>/match")
+def match(reference: str):
+    """Return the best-fitting therapists with reasons and each one's next open times."""
+    from ..appointments.matching import matches_for
+
+    intake = intake_or_404(reference)
+    if intake.urgent:
+        return redirect(url_for("intakes.support", reference=reference))
+    now = now_utc()
+    found = [
+        (therapist, match, next_open_times(therapist, now))
+        for therapist, match in matches_for(intake, now.date())
+    ]
+    return render_template("intakes/match.html", intake=intake, found=found,
+                           zone=request.args.get("tz") or intake.timezone)
+
+
+@bp.post("/<reference>/contact")
+def contact(reference: str):
+    """Record that the person would like the practice to contact them; confirm it kindly."""
+    intake = intake_or_404(reference)
+    services.request_contact(intake)
+    return render_template("intakes/contact_requested.html", intake=intake)

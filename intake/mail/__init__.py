@@ -1,0 +1,1 @@
+"""Email: the transactional outbox, composition from templates, and delivery."""

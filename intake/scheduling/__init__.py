@@ -1,0 +1,1 @@
+"""Open times: weekly hours, time off and the pure slot computation."""

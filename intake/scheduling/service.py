@@ -1,0 +1,83 @@
+"""Open times for a stored therapist: reads only the requested window, then the pure core."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..appointments.models import ACTIVE_STATUSES, Appointment
+from ..extensions import db
+from ..therapists.models import Therapist
+from .models import TimeOff
+from .slots import HoursRange, Rules, Slot, open_slots
+
+# The longest appointment or time off that can reach into a window from before it starts.
+LOOKBACK = timedelta(days=1)
+
+
+def rules_for(therapist: Therapist) -> Rules:
+    """Return the therapist's booking rules as plain values."""
+    return Rules(
+        timezone=therapist.timezone,
+        length=timedelta(minutes=therapist.consultation_minutes),
+        buffer=timedelta(minutes=therapist.buffer_minutes),
+        min_notice=timedelta(hours=therapist.min_notice_hours),
+        horizon=timedelta(days=therapist.horizon_days),
+    )
+
+
+def hours_for(therapist: Therapist) -> tuple[HoursRange, ...]:
+    """Return the therapist's weekly hours as plain values."""
+    return tuple(HoursRange(h.weekday, h.starts, h.ends) for h in therapist.hours)
+
+
+def busy_between(
+    therapist_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Return busy intervals (active appointments and time off) that touch [start, end).
+
+    Appointments are read through the (therapist_id, starts_at) index, bounded on both sides.
+    """
+    appts = db.session.execute(
+        sa.select(Appointment.starts_at, Appointment.ends_at).where(
+            Appointment.therapist_id == therapist_id,
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.starts_at >= start - LOOKBACK,
+            Appointment.starts_at < end,
+            Appointment.ends_at > start,
+        )
+    ).all()
+    off = db.session.execute(
+        sa.select(TimeOff.starts_at, TimeOff.ends_at).where(
+            TimeOff.therapist_id == therapist_id,
+            TimeOff.starts_at < end,
+            TimeOff.ends_at > start,
+        )
+    ).all()
+    return [(s, e) for s, e in appts] + [(s, e) for s, e in off]
+
+
+def open_times(therapist: Therapist, start: datetime, end: datetime, now: datetime) -> list[Slot]:
+    """Return the therapist's open times starting inside [start, end)."""
+    rules = rules_for(therapist)
+    busy = busy_between(therapist.id, start - rules.buffer, end + rules.length + rules.buffer)
+    return open_slots(hours_for(therapist), rules, busy, now, start, end)
+
+
+def next_open_times(therapist: Therapist, now: datetime, count: int = 3) -> list[Slot]:
+    """Return up to `count` of the therapist's soonest open times, a week at a time."""
+    found: list[Slot] = []
+    start = now
+    limit = now + timedelta(days=therapist.horizon_days)
+    while start < limit and len(found) < count:
+        end = min(start + timedelta(days=7), limit)
+        found.extend(open_times(therapist, start, end, now))
+        start = end
+    return found[:count]
+
+
+def is_open(therapist: Therapist, starts_at: datetime, now: datetime) -> bool:
+    """Return True when `starts_at` is one of the therapist's open times right now."""
+    slots = open_times(therapist, starts_at, starts_at + timedelta(minutes=1), now)
+    return any(s.starts_at == starts_at for s in slots)

@@ -1,0 +1,1 @@
+"""Therapist profiles: who offers what, in which languages and formats."""

@@ -1,0 +1,82 @@
+"""Wiring the web layer: extensions, blueprints, headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import formatting
+from .database import install_sqlite_locking
+from .extensions import csrf, db, limiter, mail, migrate
+from .intakes.forms import timezone_choices
+
+
+def init_app(app: Flask) -> None:
+    """Bind extensions, register blueprints, CLI commands, headers and error handlers."""
+    db.init_app(app)
+    with app.app_context():
+        install_sqlite_locking(db.engine)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    if app.config["PROXY_FIX"]:
+        hops = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    from . import models  # noqa: F401  (every table known to migrations)
+    from .appointments.views import bp as appointments_bp
+    from .cli import register
+    from .intakes.views import bp as intakes_bp
+    from .mail.views import bp as mail_bp
+    from .pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(intakes_bp)
+    app.register_blueprint(appointments_bp)
+    if app.config["DEV_INBOX"]:
+        app.register_blueprint(mail_bp)
+    register(app)
+
+    formatting.register(app)
+    app.add_template_global(timezone_choices)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _security_headers(response):
+    """Add CSP and the other protective headers; keep health information out of caches."""
+    from flask import current_app
+
+    htmx_src = current_app.config["HTMX_URL"]
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; "
+        f"script-src 'self' {htmx_src}; "
+        "style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
+    response.vary.add("HX-Request")
+    return response
+
+
+def _csrf_error(error: CSRFError):
+    """Answer an expired or missing form token kindly, with a way back."""
+    return render_template("errors/csrf.html", reason=error.description), 400
+
+
+def _http_error(error: HTTPException):
+    """Render HTTP errors as the product's own pages, not Werkzeug's."""
+    if error.code is None or error.code < 400:
+        return error
+    return render_template("errors/error.html", error=error), error.code

@@ -1,0 +1,70 @@
+// Small enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // Fill the time zone from the device, unless the person already chose one.
+  function detectZone(root) {
+    var select = root.querySelector("select#timezone");
+    if (!select || select.dataset.touched || select.dataset.detected) return;
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!zone) return;
+    select.dataset.detected = "1";
+    var form = select.form;
+    var chosen = form && form.dataset.zoneChosen;
+    if (chosen) return;
+    for (var i = 0; i < select.options.length; i++) {
+      if (select.options[i].value === zone) { select.value = zone; break; }
+    }
+  }
+
+  // Show the partner questions only for couples.
+  function partnerFields(root) {
+    var box = root.querySelector("[data-show-when='kind=couple']");
+    if (!box) return;
+    var form = box.closest("form");
+    function update() {
+      var checked = form.querySelector("input[name='kind']:checked");
+      box.hidden = !(checked && checked.value === "couple");
+    }
+    form.querySelectorAll("input[name='kind']").forEach(function (el) {
+      el.addEventListener("change", update);
+    });
+    update();
+  }
+
+  // Move focus to the new step's heading or error summary, for screen readers and keyboards.
+  function focusFirst(root) {
+    var target = root.querySelector("[data-focus]");
+    if (target) target.focus({ preventScroll: false });
+  }
+
+  // A booking button says what it is doing and cannot be pressed twice.
+  function once(root) {
+    root.querySelectorAll("form[data-once]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        var button = form.querySelector("button[type=submit]");
+        if (button) {
+          setTimeout(function () { button.disabled = true; button.textContent = "Booking…"; }, 0);
+        }
+      });
+    });
+  }
+
+  function enhance(root, focus) {
+    detectZone(root);
+    partnerFields(root);
+    once(root);
+    if (focus) focusFirst(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document, false);
+    document.querySelectorAll("select#timezone").forEach(function (s) {
+      s.addEventListener("change", function () { s.dataset.touched = "1"; });
+    });
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    enhance(event.detail.elt || document, true);
+  });
+})();
