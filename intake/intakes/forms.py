@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    SelectChoice,
     EmailField,
     HiddenField,
     RadioField,
@@ -38,6 +39,11 @@ NAME_MAX = 120
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LINE_BREAK = re.compile(r"[\r\n\u2028\u2029\x85]")
 PHONE = re.compile(r"^\+?[0-9 ().\-]{6,30}$")
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Return (value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 @cache
@@ -92,13 +98,13 @@ class IntakeForm(FlaskForm):
     safety = RadioField(
         "Right now, are you having thoughts of ending your life or of harming yourself or "
         "someone else, or are you in danger?",
-        choices=SAFETY_CHOICES,
+        choices=options(SAFETY_CHOICES),
         validators=[InputRequired("Please answer this question so we can make sure you get the "
                                   "right help.")],
     )
 
     concerns = MultiCheckboxField("What brings you here? Choose any that fit.",
-                                  choices=[(c.key, c.label) for c in CONCERNS])
+                                  choices=options((c.key, c.label) for c in CONCERNS))
     story = TextAreaField(
         "In your own words (optional)",
         filters=[strip],
@@ -106,10 +112,10 @@ class IntakeForm(FlaskForm):
             f"Please keep this under {STORY_MAX:,} characters. You can tell your therapist "
             "more when you meet.")), no_control_characters],
     )
-    modality = RadioField("Which kind of therapy are you looking for?", choices=MODALITY_CHOICES,
+    modality = RadioField("Which kind of therapy are you looking for?", choices=options(MODALITY_CHOICES),
                           validators=[InputRequired("Please choose one, or choose “I’m not sure "
                                                     "yet”.")])
-    kind = RadioField("Who would come to the sessions?", choices=KIND_CHOICES, default="individual",
+    kind = RadioField("Who would come to the sessions?", choices=options(KIND_CHOICES), default="individual",
                       validators=[InputRequired("Please choose who would come.")])
     partner_name = StringField(
         "Your partner's first name", filters=[strip],
@@ -122,11 +128,11 @@ class IntakeForm(FlaskForm):
                     Email("Please check your partner's email address.", allow_smtputf8=False)],
     )
 
-    format = RadioField("How would you like to meet?", choices=FORMAT_CHOICES, default="either",
+    format = RadioField("How would you like to meet?", choices=options(FORMAT_CHOICES), default="either",
                         validators=[InputRequired("Please choose how you'd like to meet.")])
-    language = SelectField("Language for sessions", choices=list(LANGUAGES.items()), default="en",
+    language = SelectField("Language for sessions", choices=options(LANGUAGES.items()), default="en",
                            validators=[InputRequired("Please choose a language.")])
-    times = MultiCheckboxField("When suits you? Choose any that fit.", choices=list(TIMES.items()))
+    times = MultiCheckboxField("When suits you? Choose any that fit.", choices=options(TIMES.items()))
     timezone = SelectField("Your time zone", validators=[InputRequired(
         "Please choose your time zone so we can show times correctly.")])
 
@@ -158,7 +164,7 @@ class IntakeForm(FlaskForm):
 
     def __init__(self, *args, default_timezone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = timezone_choices()
+        self.timezone.choices = options(timezone_choices())
         if not self.timezone.data:
             self.timezone.data = default_timezone
 

@@ -1,0 +1,78 @@
+"""Invites checked by icalendar's own error list and by an independent parser (vobject)."""
+
+from datetime import UTC, datetime
+
+import pytest
+import vobject
+from icalendar import Calendar
+
+from intake.calendars.invites import CANCEL, REQUEST, InviteData, Party, build_invite
+
+
+def data(**changes):
+    values = dict(
+        uid="0b8c6a9e-1@intake", sequence=0,
+        starts_at=datetime(2026, 12, 1, 15, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 1, 15, 30, tzinfo=UTC),
+        status="TENTATIVE", summary="Consultation with Maya Chen",
+        location="Online (video)", description="Questions: +1 555 010 2040",
+        url="https://book.example/", organizer=Party("Harbor, Light", "bookings@harbor.example"),
+        attendees=(Party('Ann "Annie" O\'Neil', "ann@client.example"),
+                   Party("Maya Chen", "maya@harbor.example")),
+        stamp=datetime(2026, 11, 25, 12, tzinfo=UTC),
+    )
+    values.update(changes)
+    return InviteData(**values)
+
+
+def parse_both(raw: bytes):
+    cal = Calendar.from_ical(raw)
+    assert [c.errors for c in cal.walk()] == [[] for _ in cal.walk()]
+    parsed = vobject.readOne(raw.decode("utf-8"))
+    parsed.validate()
+    return cal, parsed
+
+
+def test_request_carries_what_real_calendar_clients_need():
+    raw = build_invite(data(), REQUEST)
+    assert b"\r\n" in raw
+    cal, parsed = parse_both(raw)
+    event = cal.walk("VEVENT")[0]
+    assert cal["METHOD"] == "REQUEST"
+    assert str(event["UID"]) == "0b8c6a9e-1@intake"
+    assert event["SEQUENCE"] == 0
+    assert event["STATUS"] == "TENTATIVE"
+    assert event.decoded("DTSTART") == datetime(2026, 12, 1, 15, tzinfo=UTC)
+    assert b"DTSTART:20261201T150000Z" in raw
+    assert str(event["ORGANIZER"]) == "mailto:bookings@harbor.example"
+    attendees = [str(a) for a in event["ATTENDEE"]]
+    assert attendees == ["mailto:ann@client.example", "mailto:maya@harbor.example"]
+    for attendee in event["ATTENDEE"]:
+        assert attendee.params["ROLE"] == "REQ-PARTICIPANT"
+        assert attendee.params["RSVP"] == "TRUE"
+        assert attendee.params["PARTSTAT"] == "NEEDS-ACTION"
+    assert "VALARM" not in raw.decode()
+    assert parsed.vevent.uid.value == "0b8c6a9e-1@intake"
+
+
+def test_cancel_is_cancelled_whatever_the_status():
+    raw = build_invite(data(status="CONFIRMED", sequence=2), CANCEL)
+    cal, _ = parse_both(raw)
+    event = cal.walk("VEVENT")[0]
+    assert cal["METHOD"] == "CANCEL"
+    assert event["STATUS"] == "CANCELLED"
+    assert event["SEQUENCE"] == 2
+
+
+def test_text_cannot_inject_lines():
+    raw = build_invite(data(summary="Consultation\r\nATTENDEE:mailto:x@evil.example",
+                            location="Room 1\nMETHOD:CANCEL"), REQUEST)
+    cal, _ = parse_both(raw)
+    assert len(cal.walk("VEVENT")[0]["ATTENDEE"]) == 2
+    assert cal["METHOD"] == "REQUEST"
+    assert b"\r\nATTENDEE:mailto:x@evil" not in raw
+
+
+def test_only_request_and_cancel():
+    with pytest.raises(ValueError):
+        build_invite(data(), "PUBLISH")

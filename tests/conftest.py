@@ -1,0 +1,277 @@
+"""Fixtures: the app on a fresh migrated database (SQLite, or PostgreSQL started here), a real
+SMTP server, a live HTTP server, and helpers that walk the intake like a person would."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from intake import create_app
+from intake.extensions import db
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def missing(what: str) -> None:
+    """Fail in CI, skip elsewhere, when a real component the test needs is not installed."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not available")
+    pytest.skip(f"{what} is not available")
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+class Postgres:
+    """A throwaway PostgreSQL server on 127.0.0.1, run as an unprivileged user."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="intake-pg-"))
+        self.port = free_port()
+        self.counter = itertools.count()
+        self.user = None
+        if os.geteuid() == 0:
+            self.user = "pgtest"
+            if subprocess.run(["id", "-u", self.user], capture_output=True).returncode != 0:
+                subprocess.run(["useradd", "-M", "-s", "/bin/false", self.user], check=True)
+            shutil.chown(self.dir, self.user)
+            self.dir.chmod(0o700)
+
+    def _run(self, *args: str) -> None:
+        command = list(args)
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        subprocess.run(command, check=True, capture_output=True)
+
+    def start(self) -> None:
+        data = self.dir / "data"
+        self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres")
+        self._run("pg_ctl", "-D", str(data), "-w", "-l", str(self.dir / "log"), "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                  "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, name: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def new_database(self) -> str:
+        """Return the URL of a new empty database."""
+        import psycopg
+
+        name = f"t{next(self.counter)}"
+        with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """Start PostgreSQL once for the session; fail in CI if its binaries are missing."""
+    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
+        missing("PostgreSQL (initdb, pg_ctl)")
+    server = Postgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+# ---------------------------------------------------------------- the app
+
+@pytest.fixture(params=["sqlite"])
+def backend(request):
+    """The database backend; tests that must hold on both parametrize this indirectly."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, tmp_path, request):
+    """Return a fresh database URL for the test's backend."""
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres").new_database()
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def settings(database_url, tmp_path):
+    """Return the configuration the test app starts with (tests may change it first)."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "INTAKE_MIN_SECONDS": 0,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_SERVER": "",
+        "MAIL_SINK_DIR": str(tmp_path / "mail"),
+        "MAIL_DEFAULT_SENDER": "bookings@harbor.example",
+        "STAFF_EMAIL": "frontdesk@harbor.example",
+        "BASE_URL": "http://127.0.0.1:5000",
+        "DEV_INBOX": True,
+        "PRACTICE_TIMEZONE": "America/New_York",
+    }
+
+
+@pytest.fixture
+def app(settings):
+    """Return the app on a freshly migrated database, inside an app context."""
+    application = create_app(settings)
+    with application.app_context():
+        upgrade()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def demo(app):
+    """Load the demo practice."""
+    from intake.database import now_utc
+    from intake.demo import load_demo
+
+    load_demo(now_utc())
+
+
+# ---------------------------------------------------------------- SMTP
+
+class Inbox:
+    """Collects what the SMTP server received."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.refuse: int | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse:
+            return f"{self.refuse} Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self):
+        """Return received messages parsed with the standard library's modern policy."""
+        return [message_from_bytes(e.content, policy=default_policy) for e in self.envelopes]
+
+    def to(self, address: str):
+        """Return messages delivered to `address`."""
+        return [m for e, m in zip(self.envelopes, self.messages, strict=True)
+                if address in e.rcpt_tos]
+
+
+@pytest.fixture
+def smtp(settings):
+    """Run a real SMTP server on 127.0.0.1 and point the app's settings at it."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
+    yield inbox
+    controller.stop()
+
+
+# ---------------------------------------------------------------- live server
+
+@pytest.fixture
+def live_server(app):
+    """Serve the app over HTTP on 127.0.0.1 in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+# ---------------------------------------------------------------- walking the intake
+
+GOOD_ANSWERS = {
+    "safety": "no",
+    "concerns": ["conflict", "withdrawal"],
+    "story": "We keep having the same fight about chores and it ends in silence.",
+    "modality": "couples",
+    "kind": "couple",
+    "partner_name": "Robin",
+    "format": "telehealth",
+    "language": "en",
+    "times": ["evening"],
+    "timezone": "Europe/London",
+    "name": "Alex Morgan",
+    "email": "alex@client.example",
+    "phone": "+44 20 7946 0000",
+    "consent_contact": "y",
+    "consent_privacy": "y",
+}
+
+
+def post_step(client, step: int, answers: dict, nav: str = "next", headers=None):
+    """Post the intake form as a browser would from `step`; return the response."""
+    data = {k: v for k, v in answers.items() if v is not None}
+    data.update(step=str(step), nav=nav)
+    return client.post("/intake", data=data, headers=headers or {})
+
+
+def fill_intake(client, **changes) -> str:
+    """Walk every step with good answers (plus `changes`); return the intake's reference."""
+    answers = {**GOOD_ANSWERS, **changes}
+    for step in range(3):
+        response = post_step(client, step, answers)
+        assert response.status_code == 200, response.text
+    response = post_step(client, 3, answers)
+    assert response.status_code == 303, response.text
+    return re.search(r"/intake/([^/]+)/match", response.headers["Location"]).group(1)
+
+
+def slot_links(html: str) -> list[str]:
+    """Return the review links of the open times on a page."""
+    return [link.replace("&amp;", "&") for link in re.findall(r'href="([^"]*/book/[^"]+)"', html)]
+
+
+def hidden_inputs(html: str) -> dict[str, str]:
+    """Return the hidden inputs of a page's form by name."""
+    return dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*type="hidden"[^>]*value="([^"]*)"',
+                           html))
+
+
+def wait_for(predicate, timeout: float = 10.0):
+    """Return the predicate's first truthy value, polling until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")

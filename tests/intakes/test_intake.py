@@ -1,0 +1,160 @@
+"""The intake through the web: steps, errors beside fields, what was typed kept, safety first."""
+
+from html import unescape
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from intake.extensions import db
+from intake.intakes.models import Intake
+from intake.mail.models import OutboxMessage
+from tests.conftest import GOOD_ANSWERS, fill_intake, post_step
+
+HTMX = {"HX-Request": "true"}
+
+
+def error_beside(html: str, field_id: str) -> str:
+    """Return the error message shown for a field (empty if none)."""
+    match = re.search(rf'<p class="error" id="{field_id}-error">([^<]*)</p>', html)
+    return unescape(match.group(1)) if match else ""
+
+
+def test_first_step_is_the_safety_question_with_progress(client):
+    page = client.get("/intake")
+    assert page.status_code == 200
+    assert "Before we begin" in page.text
+    assert 'aria-current="step"' in page.text
+    assert "Step 1 of 4" in page.text
+    assert "thoughts of ending your life" in page.text
+
+
+def test_each_step_moves_on_and_finishes_at_the_match_page(client, demo):
+    reference = fill_intake(client)
+    intake = db.session.scalar(sa.select(Intake).where(Intake.reference == reference))
+    assert intake.name == "Alex Morgan"
+    assert intake.concerns == ["conflict", "withdrawal"]
+    assert intake.preferred_times == ["evening"]
+    assert intake.partner_email == ""
+    assert not intake.urgent
+    match = client.get(f"/intake/{reference}/match")
+    assert match.status_code == 200
+    assert "Maya Chen" in match.text and "Sam Whitaker" in match.text
+    assert "Works with recurring conflict and withdrawal" in match.text
+    assert "Europe" in match.text  # times named in the client's own zone
+
+
+def test_htmx_gets_only_the_step_and_a_full_page_redirect_at_the_end(client, demo):
+    step = post_step(client, 0, GOOD_ANSWERS, headers=HTMX)
+    assert step.status_code == 200
+    assert "<html" not in step.text and 'id="intake-step"' in step.text
+    done = post_step(client, 3, GOOD_ANSWERS, headers=HTMX)
+    assert done.status_code == 204
+    assert re.match(r"/intake/[^/]+/match$", done.headers["HX-Redirect"])
+
+
+def test_back_keeps_every_answer(client):
+    page = post_step(client, 2, GOOD_ANSWERS, nav="back")
+    assert "What brings you here" in page.text
+    assert 'value="couples" checked' in page.text
+    assert "same fight about chores" in page.text
+    # Later answers ride along hidden, so nothing typed is lost.
+    assert 'name="email" value="alex@client.example"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("step", "changes", "field", "message"),
+    [
+        (0, {"safety": None}, "safety", "Please answer this question"),
+        (1, {"modality": None}, "modality", "Please choose one"),
+        (1, {"modality": "hypnosis"}, "modality", "Please choose one of the options shown"),
+        (1, {"concerns": ["conflict", "astrology"]}, "concerns", "options shown"),
+        (1, {"story": "x" * 100_000}, "story", "Please keep this under 4,000 characters"),
+        (1, {"partner_name": ""}, "partner_name", "partner's first name"),
+        (1, {"partner_email": "robin@partner.example"}, "partner_email", "tick the box"),
+        (1, {"partner_name": "Robin\r\nBcc: x@evil.example"}, "partner_name", "one line"),
+        (2, {"timezone": "Mars/Olympus"}, "timezone", "options shown"),
+        (3, {"name": ""}, "name", "Please tell us your name"),
+        (3, {"name": "Alex\r\nBcc: x@evil.example"}, "name", "one line"),
+        (3, {"name": "Alex\x00Morgan"}, "name", "one line"),
+        (3, {"email": "alex@"}, "email", "Please check your email address"),
+        (3, {"email": "alex@client.example\r\nBcc: x@evil.example"}, "email", "check your email"),
+        (3, {"phone": "call me maybe"}, "phone", "digits"),
+        (3, {"consent_privacy": None}, "consent_privacy", "privacy notice"),
+    ],
+)
+def test_bad_input_is_answered_beside_the_field_and_nothing_is_lost(
+    client, step, changes, field, message
+):
+    answers = {**GOOD_ANSWERS, **changes}
+    page = post_step(client, step, answers)
+    assert page.status_code == 422
+    assert message in error_beside(page.text, field)
+    assert 'aria-invalid="true"' in page.text
+    # Everything else typed is still there (shown or carried along).
+    assert "alex@client.example" in page.text or field == "email"
+    assert "same fight about chores" in page.text or field == "story"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Intake)) == 0
+
+
+def test_a_problem_on_an_earlier_step_sends_the_person_back_there(client):
+    page = post_step(client, 3, {**GOOD_ANSWERS, "modality": "bogus"})
+    assert page.status_code == 422
+    assert "What brings you here" in page.text
+
+
+def test_risk_stops_self_booking_shows_help_at_once_and_alerts_staff_minimally(client, demo):
+    answer = post_step(client, 0, {"safety": "yes", "timezone": "America/Chicago"})
+    assert answer.status_code == 303
+    support = client.get(answer.headers["Location"])
+    assert "988" in support.text and "911" in support.text and "+1 555 010 2040" in support.text
+    intake = db.session.scalar(sa.select(Intake))
+    assert intake.urgent and intake.safety == "yes"
+    (alert,) = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert alert.recipient == "frontdesk@harbor.example"
+    assert alert.subject == "Urgent intake received"
+    body = alert.raw.decode()
+    assert "yes" not in body.lower().split("urgent intake")[0]  # no answers
+    # No self-booking for this intake, even by typing the URL.
+    match = client.get(f"/intake/{intake.reference}/match")
+    assert match.status_code == 302 and "/support" in match.headers["Location"]
+
+    call_back = client.post(answer.headers["Location"], data={"name": "Jo", "phone": "312 555 0100"})
+    assert "Someone from our team will call you" in call_back.text
+    db.session.expire_all()
+    assert db.session.get(Intake, intake.id).phone == "312 555 0100"
+
+
+def test_the_honeypot_turns_away_bots_kindly(client):
+    page = post_step(client, 3, {**GOOD_ANSWERS, "website": "http://spam.example"})
+    assert page.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Intake)) == 0
+
+
+def test_intake_pages_belong_to_the_browser_that_filled_them(app, client, demo):
+    reference = fill_intake(client)
+    stranger = app.test_client()
+    assert stranger.get(f"/intake/{reference}/match").status_code == 404
+
+
+def test_no_match_is_said_kindly_and_offers_contact(client, demo):
+    reference = fill_intake(client, language="pt", modality="cft", format="in_person",
+                            kind="individual")
+    page = client.get(f"/intake/{reference}/match")
+    assert "We don't have a match right now" in page.text
+    done = client.post(f"/intake/{reference}/contact")
+    assert "We'll be in touch" in done.text
+    intake = db.session.scalar(sa.select(Intake))
+    assert intake.contact_requested_at is not None
+    (note,) = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert "Alex" not in note.raw.decode() and "alex@client" not in note.raw.decode()
+
+
+def test_pages_with_answers_are_not_cached_and_are_locked_down(client):
+    page = client.get("/intake")
+    assert page.headers["Cache-Control"] == "no-store"
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert 'integrity="sha384-' in page.text and 'crossorigin="anonymous"' in page.text
+    assert '"historyCacheSize": 0' in page.text
