@@ -129,6 +129,7 @@ def _hold(session, intake, therapist, starts_at, key, now) -> Appointment:
         format=meeting_format(intake, therapist),
         client_timezone=intake.timezone or therapist.timezone,
         idempotency_key=key,
+        created_at=now,
     )
     session.add(appointment)
     return appointment
