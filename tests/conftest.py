@@ -192,13 +192,13 @@ class Inbox:
 
 
 @pytest.fixture
-def smtp(settings):
-    """Run a real SMTP server on 127.0.0.1 and point the app's settings at it."""
+def smtp(app):
+    """Run a real SMTP server on 127.0.0.1 and point the app's mail settings at it."""
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    settings.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
     yield inbox
     controller.stop()
 

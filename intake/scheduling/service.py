@@ -61,7 +61,10 @@ def busy_between(
 def open_times(therapist: Therapist, start: datetime, end: datetime, now: datetime) -> list[Slot]:
     """Return the therapist's open times starting inside [start, end)."""
     rules = rules_for(therapist)
-    busy = busy_between(therapist.id, start - rules.buffer, end + rules.length + rules.buffer)
+    # Positions within a working range depend on the busy times earlier in that range, so read
+    # a day either side: every range touching the window (none is longer than a day) is seen
+    # whole, and a time offered on a page is judged the same way when it is booked.
+    busy = busy_between(therapist.id, start - timedelta(days=1), end + timedelta(days=1))
     return open_slots(hours_for(therapist), rules, busy, now, start, end)
 
 

@@ -233,3 +233,14 @@ def test_concurrent_bookings_of_one_time_make_exactly_one(app, demo, live_server
     assert sorted(results) == [303] + [409] * 7
     assert count(Appointment) == 1
     assert count(OutboxMessage) == 2
+
+
+def test_every_time_offered_after_a_booking_can_itself_be_booked(client, demo):
+    reference = fill_intake(client)
+    review = review_first_time(client, reference, "maya-chen")
+    client.post(book_url(review), data=hidden_inputs(review.text))
+    page = client.get(f"/intake/{reference}/times/maya-chen")
+    links = slot_links(page.text)
+    assert links
+    for link in links:
+        assert client.get(link).status_code == 200, link

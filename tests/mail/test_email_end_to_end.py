@@ -1,0 +1,185 @@
+"""Email through a real SMTP server: the outbox, the worker, the MIME layout and the invites."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import vobject
+from icalendar import Calendar
+
+from intake.appointments import services
+from intake.database import now_utc
+from intake.extensions import db
+from intake.mail.delivery import MAX_ATTEMPTS, deliver_due
+from intake.mail.models import OutboxMessage
+from tests.conftest import GOOD_ANSWERS, fill_intake, hidden_inputs, slot_links
+
+# Words from the intake that must never leave the practice by email.
+PRIVATE = ["couples", "Couples", "EMDR", "compassion", "conflict", "withdrawal", "chores",
+           "Robin", "silence", "trauma", "safety"]
+
+
+def book(client, slug):
+    reference = fill_intake(client)
+    page = client.get(f"/intake/{reference}/match")
+    link = next(link for link in slot_links(page.text) if f"/book/{slug}?" in link)
+    review = client.get(link)
+    action = re.search(r'<form method="post" action="([^"]+)"', review.text).group(1)
+    assert client.post(action, data=hidden_inputs(review.text)).status_code == 303
+
+
+def run_worker_once(app):
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def calendar_parts(message):
+    alternative = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    attachment = [p for p in message.walk() if p.get_filename() == "invite.ics"]
+    return alternative, attachment
+
+
+def test_booking_emails_reach_both_parties_as_real_invitations(app, client, demo, smtp):
+    book(client, "sam-whitaker")
+    assert smtp.envelopes == []  # nothing is sent inside the request
+    assert "email: 2 sent" in run_worker_once(app)
+    assert len(smtp.envelopes) == 2
+
+    client_mail = smtp.to("alex@client.example")[0]
+    therapist_mail = smtp.to("sam.whitaker@practice.example")[0]
+    uids = set()
+    for message in (client_mail, therapist_mail):
+        assert message["From"].addresses[0].addr_spec == "bookings@harbor.example"
+        assert message["Message-ID"]
+        assert message.get_content_type() == "multipart/mixed"
+        alternative = message.get_payload()[0]
+        assert alternative.get_content_type() == "multipart/alternative"
+        assert [p.get_content_type() for p in alternative.get_payload()] == [
+            "text/plain", "text/html", "text/calendar"]
+        (cal_part,), (attachment,) = calendar_parts(message)
+        assert cal_part.get_param("method") == "REQUEST"
+        assert attachment.get_content_type() == "application/ics"
+        raw = cal_part.get_payload(decode=True)
+        assert raw == attachment.get_payload(decode=True)
+
+        cal = Calendar.from_ical(raw)
+        assert all(component.errors == [] for component in cal.walk())
+        vobject.readOne(raw.decode()).validate()
+        event = cal.walk("VEVENT")[0]
+        assert cal["METHOD"] == "REQUEST"
+        assert event["STATUS"] == "TENTATIVE"  # Sam's bookings wait for the front desk
+        assert event["SEQUENCE"] == 0
+        assert str(event["ORGANIZER"]) == "mailto:bookings@harbor.example"
+        assert sorted(str(a) for a in event["ATTENDEE"]) == [
+            "mailto:alex@client.example", "mailto:sam.whitaker@practice.example"]
+        assert event["DTSTART"].dt.utcoffset() == timedelta(0)
+        assert raw.decode().count("DTSTART:") == 1 and "Z\r\n" in raw.decode()
+        uids.add(str(event["UID"]))
+
+        everything = (message["Subject"] + message.get_body(("plain",)).get_content()
+                      + message.get_body(("html",)).get_content() + raw.decode())
+        for word in PRIVATE:
+            assert word not in everything, word
+    assert len(uids) == 1  # one event, the same for both
+
+    assert client_mail["Subject"].startswith("Your appointment request for ")
+    text = client_mail.get_body(("plain",)).get_content()
+    assert "Hello Alex" in text and "GMT" in text  # the client's own zone (London in winter)
+    assert "A. M." in therapist_mail.get_body(("plain",)).get_content()
+
+    rows = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert {r.status for r in rows} == {"sent"}
+    assert run_worker_once(app).strip() == "Nothing to do."
+    assert len(smtp.envelopes) == 2  # a second pass sends nothing again
+
+
+def test_a_confirmed_booking_is_confirmed_in_the_invite(app, client, demo, smtp):
+    book(client, "maya-chen")
+    run_worker_once(app)
+    message = smtp.to("alex@client.example")[0]
+    assert message["Subject"].startswith("Your appointment on ")
+    (cal_part,), _ = calendar_parts(message)
+    event = Calendar.from_ical(cal_part.get_payload(decode=True)).walk("VEVENT")[0]
+    assert event["STATUS"] == "CONFIRMED"
+
+
+def test_a_rolled_back_booking_sends_nothing(app, client, demo, smtp, monkeypatch):
+    def fail_after_queueing(session, appointment):
+        original(session, appointment)
+        raise RuntimeError("the disk filled up")
+
+    original = services._queue_invites
+    monkeypatch.setattr(services, "_queue_invites", fail_after_queueing)
+    with pytest.raises(RuntimeError):
+        book(client, "maya-chen")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    run_worker_once(app)
+    assert smtp.envelopes == []
+
+
+def test_a_mail_server_that_is_down_loses_nothing(app, client, demo, smtp):
+    book(client, "maya-chen")
+    good_port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = 1  # nothing listens there
+    result = deliver_due()
+    assert result.retried == 2 and result.sent == 0
+    rows = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert all(r.status == "queued" and r.attempts == 1 for r in rows)
+    assert all("cannot reach the mail server" in r.last_error for r in rows)
+    assert all(r.next_attempt_at > now_utc() for r in rows)
+
+    app.config["MAIL_PORT"] = good_port
+    assert deliver_due().sent == 0  # not due yet: backing off
+    assert deliver_due(now_utc() + timedelta(minutes=2)).sent == 2
+    assert len(smtp.envelopes) == 2
+
+
+def test_a_permanent_refusal_is_recorded_and_a_temporary_one_gives_up_in_the_end(
+    app, client, demo, smtp
+):
+    book(client, "maya-chen")
+    smtp.refuse = 550
+    assert deliver_due().failed == 2
+    rows = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert {r.status for r in rows} == {"failed"}
+    assert all("550" in r.last_error for r in rows)
+
+    book(client, "maya-chen")
+    smtp.refuse = 451
+    when = now_utc()
+    for _ in range(MAX_ATTEMPTS):
+        deliver_due(when)
+        when += timedelta(hours=2)
+    rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.attempts > 1)).all()
+    assert len(rows) == 2 and {r.status for r in rows} == {"failed"}
+    assert all(r.attempts == MAX_ATTEMPTS for r in rows)
+
+
+def test_the_urgent_alert_says_only_that_one_arrived(app, client, smtp):
+    response = client.post("/intake", data={**GOOD_ANSWERS, "safety": "yes", "step": "0",
+                                            "nav": "next"})
+    assert response.status_code == 303
+    run_worker_once(app)
+    (message,) = smtp.messages
+    assert message["To"].addresses[0].addr_spec == "frontdesk@harbor.example"
+    assert message["Subject"] == "Urgent intake received"
+    text = message.get_body(("plain",)).get_content()
+    assert "urgent intake arrived" in text
+    assert "Alex" not in text and "yes" not in text.lower().replace("eyes", "")
+    assert not calendar_parts(message)[0]
+
+
+def test_the_development_inbox_shows_every_email_with_its_invite(app, client, demo):
+    book(client, "maya-chen")
+    inbox = client.get("/dev/mail")
+    assert inbox.status_code == 200
+    assert inbox.text.count('/invite.ics"') == 2
+    message = client.get("/dev/mail/1")
+    assert "BEGIN:VCALENDAR" in message.text
+    ics = client.get("/dev/mail/1/invite.ics")
+    assert ics.mimetype == "text/calendar" and b"METHOD:REQUEST" in ics.data
+    run_worker_once(app)  # no MAIL_SERVER: delivered into the sink folder
+    assert len(list(Path(app.config["MAIL_SINK_DIR"]).glob("*.eml"))) == 2
