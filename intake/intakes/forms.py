@@ -11,10 +11,10 @@ from zoneinfo import available_timezones
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    SelectChoice,
     EmailField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -112,11 +112,12 @@ class IntakeForm(FlaskForm):
             f"Please keep this under {STORY_MAX:,} characters. You can tell your therapist "
             "more when you meet.")), no_control_characters],
     )
-    modality = RadioField("Which kind of therapy are you looking for?", choices=options(MODALITY_CHOICES),
-                          validators=[InputRequired("Please choose one, or choose “I’m not sure "
-                                                    "yet”.")])
-    kind = RadioField("Who would come to the sessions?", choices=options(KIND_CHOICES), default="individual",
-                      validators=[InputRequired("Please choose who would come.")])
+    modality = RadioField(
+        "Which kind of therapy are you looking for?", choices=options(MODALITY_CHOICES),
+        validators=[InputRequired("Please choose one, or choose “I’m not sure yet”.")])
+    kind = RadioField(
+        "Who would come to the sessions?", choices=options(KIND_CHOICES), default="individual",
+        validators=[InputRequired("Please choose who would come.")])
     partner_name = StringField(
         "Your partner's first name", filters=[strip],
         validators=[Optional(), Length(max=NAME_MAX), single_line],
@@ -128,11 +129,14 @@ class IntakeForm(FlaskForm):
                     Email("Please check your partner's email address.", allow_smtputf8=False)],
     )
 
-    format = RadioField("How would you like to meet?", choices=options(FORMAT_CHOICES), default="either",
-                        validators=[InputRequired("Please choose how you'd like to meet.")])
-    language = SelectField("Language for sessions", choices=options(LANGUAGES.items()), default="en",
-                           validators=[InputRequired("Please choose a language.")])
-    times = MultiCheckboxField("When suits you? Choose any that fit.", choices=options(TIMES.items()))
+    format = RadioField(
+        "How would you like to meet?", choices=options(FORMAT_CHOICES), default="either",
+        validators=[InputRequired("Please choose how you'd like to meet.")])
+    language = SelectField(
+        "Language for sessions", choices=options(LANGUAGES.items()), default="en",
+        validators=[InputRequired("Please choose a language.")])
+    times = MultiCheckboxField("When suits you? Choose any that fit.",
+                               choices=options(TIMES.items()))
     timezone = SelectField("Your time zone", validators=[InputRequired(
         "Please choose your time zone so we can show times correctly.")])
 

@@ -1,8 +1,8 @@
 """Booking: review, hold, confirm-or-wait, one booking per time, kind pages when it can't be."""
 
 import threading
-from html import unescape
 from datetime import timedelta
+from html import unescape
 
 import pytest
 import requests

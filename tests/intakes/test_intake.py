@@ -1,7 +1,7 @@
 """The intake through the web: steps, errors beside fields, what was typed kept, safety first."""
 
-from html import unescape
 import re
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -119,7 +119,8 @@ def test_risk_stops_self_booking_shows_help_at_once_and_alerts_staff_minimally(c
     match = client.get(f"/intake/{intake.reference}/match")
     assert match.status_code == 302 and "/support" in match.headers["Location"]
 
-    call_back = client.post(answer.headers["Location"], data={"name": "Jo", "phone": "312 555 0100"})
+    call_back = client.post(answer.headers["Location"],
+                            data={"name": "Jo", "phone": "312 555 0100"})
     assert "Someone from our team will call you" in call_back.text
     db.session.expire_all()
     assert db.session.get(Intake, intake.id).phone == "312 555 0100"
