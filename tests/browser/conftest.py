@@ -1,0 +1,81 @@
+"""Real headless Chromium (Debian's package) driven by Playwright, with the pinned htmx served
+from npm's copy at its CDN address so the page's integrity hash is checked for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from intake.config import HTMX_URL
+from tests.conftest import ROOT, missing
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-quic", "--no-first-run",
+                 "--disable-sync"]
+NODE = ROOT / "node_modules"
+
+
+def chromium_path() -> str | None:
+    """Return the system Chromium, never a downloaded one."""
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        missing("Chromium (Debian package 'chromium')")
+    if not (NODE / "htmx.org" / "dist" / "htmx.min.js").exists():
+        missing("npm packages (run `npm ci`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def pinned_htmx_version() -> str:
+    return json.loads((NODE / "htmx.org" / "package.json").read_text())["version"]
+
+
+@pytest.fixture
+def open_context(browser):
+    """Return a function that makes a browser context serving htmx from its CDN address."""
+    contexts = []
+    body = (NODE / "htmx.org" / "dist" / "htmx.min.js").read_bytes()
+    assert pinned_htmx_version() in HTMX_URL
+
+    def make(**options):
+        context = browser.new_context(**options)
+        context.route(HTMX_URL, lambda route: route.fulfill(
+            body=body, content_type="application/javascript",
+            headers={"Access-Control-Allow-Origin": "*"}))
+        # Nothing else may leave the machine.
+        context.route(lambda url: not url.startswith("http://127.0.0.1") and url != HTMX_URL,
+                      lambda route: route.abort())
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+AXE = (NODE / "axe-core" / "axe.min.js")
+
+
+def axe_violations(page) -> list[str]:
+    """Run axe-core on the page; return serious or critical violations as readable lines."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]

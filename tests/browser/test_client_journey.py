@@ -1,0 +1,191 @@
+"""The whole client journey in real Chromium: with htmx from its pinned CDN address, and
+again with JavaScript off. axe-core checks every page on the way."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from intake.appointments.models import Appointment
+from intake.config import HTMX_URL
+from intake.extensions import db
+from intake.mail.delivery import deliver_due
+from tests.browser.conftest import axe_violations
+
+A11Y = {}
+
+
+def check_a11y(page, name):
+    A11Y[name] = axe_violations(page)
+    assert A11Y[name] == [], (name, A11Y[name])
+
+
+def test_with_htmx_the_journey_swaps_steps_in_place_and_books(
+    live_server, open_context, demo, smtp
+):
+    context = open_context(timezone_id="Europe/Paris", locale="en-GB")
+    page = context.new_page()
+    failures = []
+    page.on("pageerror", lambda error: failures.append(str(error)))
+    # Answers with errors come back as 422 (shown in place); anything else logged is a failure.
+    page.on("console", lambda m: failures.append(m.text)
+            if m.type == "error" and "status of 422" not in m.text else None)
+
+    page.goto(f"{live_server}/")
+    check_a11y(page, "home")
+    page.get_by_role("link", name="Start").click()
+    expect(page.get_by_role("heading", name="Before we begin")).to_be_visible()
+    assert page.evaluate("window.htmx && htmx.version") == "2.0.11"
+    page.evaluate("window.__samePage = true")
+    check_a11y(page, "safety")
+
+    # An answer is required: the error appears beside the question, in place.
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#safety-error")).to_contain_text("Please answer this question")
+    assert page.evaluate("window.__samePage") is True
+    check_a11y(page, "safety error")
+    page.get_by_label("No").check()
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", name="What brings you here")).to_be_visible()
+    assert page.evaluate("window.__samePage") is True  # swapped without a reload
+    expect(page.locator("[aria-current=step]")).to_contain_text("What brings you")
+    page.get_by_label("The same arguments, over and over").check()
+    page.get_by_label("One of us shuts down or withdraws").check()
+    page.get_by_label("In your own words").fill("We keep having the same fight.")
+    partner = page.get_by_label("Your partner's first name")
+    expect(partner).to_be_hidden()
+    page.get_by_label("My partner and me").check()
+    expect(partner).to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#modality-error")).to_be_visible()
+    expect(page.locator("#partner_name-error")).to_contain_text("partner's first name")
+    expect(page.get_by_label("In your own words")).to_have_value("We keep having the same fight.")
+    check_a11y(page, "about errors")
+    page.get_by_label("Couples therapy").check()
+    partner.fill("Robin")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", name="Your preferences")).to_be_visible()
+    expect(page.get_by_label("Your time zone")).to_have_value("Europe/Paris")  # detected
+    page.get_by_label("Online (video)").check()
+    page.get_by_label("Evenings (after 5 pm)").check()
+    check_a11y(page, "preferences")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", name="How we can reach you")).to_be_visible()
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_label("Evenings (after 5 pm)")).to_be_checked()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Your name").fill("Camille Durand")
+    page.get_by_label("Your email").fill("camille@client.example")
+    page.get_by_label("The practice may contact me").check()
+    page.get_by_label("I have read the privacy notice").check()
+    check_a11y(page, "contact")
+    assert page.evaluate("window.__samePage") is True
+    page.get_by_role("button", name="See who fits").click()
+
+    expect(page.get_by_role("heading", name="Therapists who could be a good fit")).to_be_visible()
+    expect(page.get_by_text("Works with recurring conflict and withdrawal").first).to_be_visible()
+    expect(page.get_by_text("Paris (Europe)").first).to_be_visible()
+    check_a11y(page, "match")
+
+    page.get_by_role("link", name="See all times with Sam").click()
+    expect(page.get_by_role("heading", name=re.compile("Open times with Sam"))).to_be_visible()
+    check_a11y(page, "times")
+    first_week = page.locator("#week-title").inner_text()
+    page.evaluate("window.__samePage = 'times'")
+    page.get_by_role("link", name="Next week →").click()
+    expect(page.locator("#week-title")).not_to_have_text(first_week)
+    assert page.evaluate("window.__samePage") == "times"  # htmx swapped the week
+    assert "week=" in page.url  # and the address follows
+    page.get_by_role("link", name="← Previous week").click()
+    expect(page.locator("#week-title")).to_have_text(first_week)
+
+    page.locator("a.slot").first.click()
+    expect(page.get_by_role("heading", name="Check and book")).to_be_visible()
+    check_a11y(page, "review")
+    page.get_by_role("button", name="Book this time").click()
+    expect(page.get_by_role("heading", name="Your time is held")).to_be_visible()
+    expect(page.get_by_text("What happens next")).to_be_visible()
+    check_a11y(page, "booked")
+    assert failures == []
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+    assert deliver_due().sent == 2
+    assert {m["To"].addresses[0].addr_spec for m in smtp.messages} == {
+        "camille@client.example", "sam.whitaker@practice.example"}
+
+
+def test_without_javascript_the_same_journey_works_with_plain_posts(
+    live_server, open_context, demo
+):
+    context = open_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server}/intake")
+    page.get_by_label("No").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("A harsh inner critic").check()
+    page.get_by_label("I'm not sure yet").check()
+    page.get_by_role("button", name="Continue").click()
+
+    # Without JavaScript the zone starts at the practice's and is changed by hand.
+    zone = page.get_by_label("Your time zone")
+    expect(zone).to_have_value("America/New_York")
+    zone.select_option("Europe/London")
+    page.get_by_label("Either is fine").check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_label("Your name").fill("Jordan Lee")
+    page.get_by_label("Your email").fill("not-an-email")
+    page.get_by_label("The practice may contact me").check()
+    page.get_by_role("button", name="See who fits").click()
+    expect(page.locator("#email-error")).to_contain_text("Please check your email address")
+    expect(page.locator("#consent_privacy-error")).to_be_visible()
+    expect(page.get_by_label("Your name")).to_have_value("Jordan Lee")
+    check_a11y_static(page, "no-js contact errors")
+    page.get_by_label("Your email").fill("jordan@client.example")
+    page.get_by_label("I have read the privacy notice").check()
+    page.get_by_role("button", name="See who fits").click()
+
+    expect(page.get_by_role("heading", name="Therapists who could be a good fit")).to_be_visible()
+    expect(page.get_by_text("Offers compassion-focused therapy").first).to_be_visible()
+    expect(page.get_by_text("London (Europe)").first).to_be_visible()
+    page.get_by_role("link", name=re.compile("See all times with")).first.click()
+    page.get_by_role("link", name="Next week →").click()
+    assert "week=" in page.url
+    page.locator("a.slot").first.click()
+    page.get_by_role("button", name="Book this time").click()
+    expect(page.get_by_role("heading", name=re.compile("You're booked|Your time is held"))) \
+        .to_be_visible()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+
+
+def check_a11y_static(page, name):
+    """axe needs script; check the no-JavaScript page's markup in a scripted twin."""
+    html = page.content()
+    twin = page.context.browser.new_context()
+    try:
+        other = twin.new_page()
+        other.set_content(html)
+        assert axe_violations(other) == [], name
+    finally:
+        twin.close()
+
+
+def test_a_tampered_htmx_is_refused_by_its_integrity_hash(live_server, browser):
+    context = browser.new_context()
+    context.route(HTMX_URL, lambda route: route.fulfill(
+        body="window.htmx = {version: 'tampered'};", content_type="application/javascript",
+        headers={"Access-Control-Allow-Origin": "*"}))
+    page = context.new_page()
+    page.goto(f"{live_server}/intake")
+    expect(page.get_by_role("heading", name="Before we begin")).to_be_visible()
+    assert page.evaluate("typeof window.htmx") == "undefined"
+    # The form still works without it.
+    page.get_by_label("No").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="What brings you here")).to_be_visible()
+    context.close()
