@@ -71,7 +71,15 @@ def _security_headers(response):
 
 
 def _csrf_error(error: CSRFError):
-    """Answer an expired or missing form token kindly, with a way back."""
+    """Answer an expired or missing form token kindly.
+
+    An intake step is shown again with everything the person typed and a fresh token, so a
+    slow intake loses nothing; other forms get a page with a way back.
+    """
+    if request.endpoint == "intakes.advance":
+        from .intakes.views import resume_after_expiry
+
+        return resume_after_expiry()
     return render_template("errors/csrf.html", reason=error.description), 400
 
 

@@ -92,6 +92,14 @@ def advance():
     return _go(url_for("intakes.match", reference=intake.reference))
 
 
+def resume_after_expiry():
+    """Return the step the person was on, answers kept, asking them to press the button again."""
+    form = IntakeForm(default_timezone=current_app.config["PRACTICE_TIMEZONE"])
+    form.csrf_token.errors = ["For your security this page expired. Please press the button "
+                              "again: your answers are kept."]
+    return _render_step(form, form.current_step, 422)
+
+
 def _go(url: str):
     """Return a 303 to `url`; htmx is asked to load it as a full page."""
     if request.headers.get("HX-Request"):

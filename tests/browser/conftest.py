@@ -27,6 +27,12 @@ def chromium_path() -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def as_deployed(settings):
+    """Browser tests run with CSRF protection and the bot check on, as in production."""
+    settings.update(WTF_CSRF_ENABLED=True, INTAKE_MIN_SECONDS=1)
+
+
 @pytest.fixture(scope="session")
 def browser():
     path = chromium_path()

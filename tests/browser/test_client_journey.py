@@ -189,3 +189,25 @@ def test_a_tampered_htmx_is_refused_by_its_integrity_hash(live_server, browser):
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="What brings you here")).to_be_visible()
     context.close()
+
+
+def test_a_person_at_risk_sees_help_at_once_and_can_ask_for_a_call(
+    live_server, open_context, smtp
+):
+    page = open_context().new_page()
+    page.goto(f"{live_server}/intake")
+    page.get_by_label("Yes").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Help is available right now")).to_be_visible()
+    expect(page.get_by_role("link", name="988").first).to_have_attribute("href", "tel:988")
+    expect(page.get_by_role("link", name="text 988")).to_have_attribute("href", "sms:988")
+    check_a11y(page, "support")
+    page.get_by_role("button", name="Ask for a call back").click()
+    expect(page.locator("#phone-error")).to_be_visible()
+    check_a11y(page, "support errors")
+    page.get_by_label("Your first name").fill("Jo")
+    page.get_by_label("Phone number").fill("+1 312 555 0100")
+    page.get_by_role("button", name="Ask for a call back").click()
+    expect(page.get_by_text("Someone from our team will call you")).to_be_visible()
+    assert deliver_due().sent == 1
+    assert smtp.messages[0]["Subject"] == "Urgent intake received"

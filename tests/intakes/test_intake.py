@@ -159,3 +159,57 @@ def test_pages_with_answers_are_not_cached_and_are_locked_down(client):
     assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert 'integrity="sha384-' in page.text and 'crossorigin="anonymous"' in page.text
     assert '"historyCacheSize": 0' in page.text
+
+
+@pytest.fixture
+def with_csrf(settings):
+    settings["WTF_CSRF_ENABLED"] = True
+
+
+def test_an_expired_form_token_keeps_every_answer(with_csrf, client):
+    page = post_step(client, 3, {**GOOD_ANSWERS, "csrf_token": "expired-or-forged"})
+    assert page.status_code == 422
+    assert "your answers are kept" in page.text
+    assert 'value="Alex Morgan"' in page.text and "same fight about chores" in page.text
+    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    done = post_step(client, 3, {**GOOD_ANSWERS, "csrf_token": fresh})
+    assert done.status_code == 303
+
+
+def test_htmx_sends_the_token_as_a_header(with_csrf, client):
+    page = client.get("/intake")
+    header = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page.text).group(1)
+    response = post_step(client, 0, GOOD_ANSWERS,
+                         headers={"HX-Request": "true", "X-CSRFToken": header})
+    assert response.status_code == 200 and "What brings you here" in response.text
+
+
+def test_a_post_without_a_token_elsewhere_changes_nothing(with_csrf, client, demo):
+    reference = fill_intake_with_csrf(client)
+    response = client.post(f"/intake/{reference}/contact")
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(Intake.contact_requested_at)) is None
+
+
+def fill_intake_with_csrf(client) -> str:
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      client.get("/intake").text).group(1)
+    for step in range(3):
+        post_step(client, step, {**GOOD_ANSWERS, "csrf_token": token})
+    done = post_step(client, 3, {**GOOD_ANSWERS, "csrf_token": token})
+    return re.search(r"/intake/([^/]+)/match", done.headers["Location"]).group(1)
+
+
+@pytest.fixture
+def with_limits(settings):
+    settings.update(RATELIMIT_ENABLED=True, INTAKE_RATE_LIMIT="3 per minute")
+
+
+def test_repeated_posts_from_one_address_are_slowed_down(with_limits, client):
+    from intake.extensions import limiter
+
+    limiter.reset()
+    codes = [post_step(client, 0, GOOD_ANSWERS).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    page = post_step(client, 0, GOOD_ANSWERS)
+    assert "Please slow down a little" in page.text
