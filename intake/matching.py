@@ -92,7 +92,7 @@ def passes_filters(candidate: Candidate, wish: Wish) -> bool:
 
 
 def time_buckets(candidate: Candidate, zone: str, today: date) -> set[str]:
-    """Return which of morning/afternoon/evening/weekend the therapist's hours cover.
+    """Return which of morning/afternoon/evening/weekday/weekend the therapist's hours cover.
 
     Hours are read for the coming week and placed in the client's zone `zone`.
     """
@@ -104,8 +104,7 @@ def time_buckets(candidate: Candidate, zone: str, today: date) -> set[str]:
         cursor = s
         while cursor < e:
             local = cursor.astimezone(tz)
-            if local.weekday() >= 5:
-                buckets.add("weekend")
+            buckets.add("weekend" if local.weekday() >= 5 else "weekday")
             if 6 <= local.hour < 12:
                 buckets.add("morning")
             elif 12 <= local.hour < 17:

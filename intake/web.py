@@ -84,7 +84,14 @@ def _csrf_error(error: CSRFError):
 
 
 def _http_error(error: HTTPException):
-    """Render HTTP errors as the product's own pages, not Werkzeug's."""
+    """Render HTTP errors as the product's own pages, not Werkzeug's.
+
+    For htmx the message alone replaces the page's main content, so a refused request is never
+    silent.
+    """
     if error.code is None or error.code < 400:
         return error
+    if request.headers.get("HX-Request"):
+        body = render_template("errors/_message.html", error=error)
+        return body, error.code, {"HX-Retarget": "#main", "HX-Reswap": "innerHTML"}
     return render_template("errors/error.html", error=error), error.code

@@ -86,3 +86,15 @@ def test_a_lighter_load_wins_a_tie_and_a_full_diary_is_not_called_roomy():
 def test_the_list_is_short():
     people = [therapist(i, ["emdr"]) for i in range(10)]
     assert len(rank(people, Wish("emdr"), TODAY)) == 3
+
+
+def test_weekend_and_weekday_preferences():
+    sunday = therapist(1, ["couples"], hours=((6, "10:00", "13:00"),))
+    monday = therapist(2, ["couples"], hours=((0, "10:00", "13:00"),))
+    weekend = rank([sunday, monday], Wish("couples", times=frozenset({"weekend"}),
+                                          timezone="America/New_York"), TODAY)
+    assert ids(weekend) == [1, 2]
+    assert "Has weekend times" in weekend[0].reasons
+    weekday = rank([sunday, monday], Wish("couples", times=frozenset({"weekday"}),
+                                          timezone="America/New_York"), TODAY)
+    assert ids(weekday) == [2, 1]

@@ -78,11 +78,13 @@ TIMES = {
     "morning": "Mornings (before noon)",
     "afternoon": "Afternoons (noon to 5 pm)",
     "evening": "Evenings (after 5 pm)",
+    "weekday": "Weekdays",
     "weekend": "Weekends",
 }
 TIME_REASONS = {
     "morning": "has morning times",
     "afternoon": "has afternoon times",
     "evening": "has evening times",
+    "weekday": "has weekday times",
     "weekend": "has weekend times",
 }

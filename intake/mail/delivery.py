@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..database import now_utc, unit_of_work
-from ..extensions import db
 from .models import FAILED, QUEUED, SENT, OutboxMessage
 
 MAX_ATTEMPTS = 8
@@ -70,11 +69,11 @@ class Transport:
             self.smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
         return self
 
-    def send(self, row: OutboxMessage) -> None:
+    def send(self, item: Claimed) -> None:
         """Hand one message to the server; raise PermanentFailure on a 5xx refusal."""
         assert self.smtp is not None
         try:
-            self.smtp.sendmail(self.config["MAIL_DEFAULT_SENDER"], [row.recipient], row.raw)
+            self.smtp.sendmail(self.config["MAIL_DEFAULT_SENDER"], [item.recipient], item.raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0]
             if 500 <= code < 600:
@@ -103,9 +102,9 @@ class FolderSink:
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
 
-    def send(self, row: OutboxMessage) -> None:
+    def send(self, item: Claimed) -> None:
         """Write the message to `<id>.eml`."""
-        (self.folder / f"{row.id:06d}.eml").write_bytes(row.raw)
+        (self.folder / f"{item.id:06d}.eml").write_bytes(item.raw)
 
     def __exit__(self, *exc):
         return None
@@ -116,7 +115,16 @@ def _transport(config):
     return Transport(config) if config["MAIL_SERVER"] else FolderSink(config)
 
 
-def _claim_due(now: datetime) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class Claimed:
+    """A leased outbox row, as plain values: what the transport needs to send it."""
+
+    id: int
+    recipient: str
+    raw: bytes
+
+
+def _claim_due(now: datetime) -> list[Claimed]:
     """Return due queued rows after leasing them to this worker for LEASE.
 
     The lease is committed before anything is sent, so a second worker (PostgreSQL skips the
@@ -134,60 +142,60 @@ def _claim_due(now: datetime) -> list[OutboxMessage]:
         rows = list(session.scalars(query))
         for row in rows:
             row.next_attempt_at = now + LEASE
-    return rows
+        return [Claimed(row.id, row.recipient, row.raw) for row in rows]
+
+
+def _record(message_id: int, outcome: str, error: str, now: datetime, result: PassResult) -> None:
+    """Store one delivery's outcome ("sent", "failed" or "retry") in its own write transaction."""
+    with unit_of_work() as session:
+        row = session.get(OutboxMessage, message_id)
+        row.attempts += 1
+        row.last_error = error[:500]
+        if outcome == "retry" and row.attempts >= MAX_ATTEMPTS:
+            outcome = "failed"
+        if outcome == SENT:
+            row.status = SENT
+            row.sent_at = now_utc()
+            result.sent += 1
+        elif outcome == FAILED:
+            row.status = FAILED
+            result.failed += 1
+        else:
+            row.next_attempt_at = now + backoff(row.attempts)
+            result.retried += 1
 
 
 def deliver_due(now: datetime | None = None) -> PassResult:
-    """Deliver every due outbox row once; return what happened.
+    """Deliver every due outbox row once; return how many were sent, retried and failed.
 
     Each row's outcome is committed on its own, so a crash mid-pass forgets at most the one row
     in flight (it is sent again after its lease, with the same Message-ID).
     """
     now = now or now_utc()
     result = PassResult()
-    rows = _claim_due(now)
-    if not rows:
+    claimed = _claim_due(now)
+    if not claimed:
         return result
     try:
         transport = _transport(current_app.config).__enter__()
     except (OSError, smtplib.SMTPException) as exc:
-        for row in rows:
-            _retry(row, now, f"cannot reach the mail server: {_describe(exc)}", result)
-        db.session.commit()
+        for item in claimed:
+            _record(item.id, "retry", f"cannot reach the mail server: {_describe(exc)}", now,
+                    result)
         return result
     try:
-        for row in rows:
+        for item in claimed:
             try:
-                transport.send(row)
+                transport.send(item)
             except PermanentFailure as exc:
-                row.attempts += 1
-                row.status = FAILED
-                row.last_error = str(exc)[:500]
-                result.failed += 1
+                _record(item.id, FAILED, str(exc), now, result)
             except (OSError, smtplib.SMTPException) as exc:
-                _retry(row, now, _describe(exc), result)
+                _record(item.id, "retry", _describe(exc), now, result)
             else:
-                row.attempts += 1
-                row.status = SENT
-                row.sent_at = now_utc()
-                row.last_error = ""
-                result.sent += 1
-            db.session.commit()
+                _record(item.id, SENT, "", now, result)
     finally:
         transport.__exit__(None, None, None)
     return result
-
-
-def _retry(row: OutboxMessage, now: datetime, error: str, result: PassResult) -> None:
-    """Record a temporary failure: back off, or give up after MAX_ATTEMPTS."""
-    row.attempts += 1
-    row.last_error = error[:500]
-    if row.attempts >= MAX_ATTEMPTS:
-        row.status = FAILED
-        result.failed += 1
-    else:
-        row.next_attempt_at = now + backoff(row.attempts)
-        result.retried += 1
 
 
 def _describe(exc: BaseException) -> str:

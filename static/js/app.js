@@ -65,6 +65,14 @@
     });
   });
   document.addEventListener("htmx:afterSettle", function (event) {
+    var note = document.getElementById("connection-note");
+    if (note) note.hidden = true;
     enhance(event.detail.elt || document, true);
+  });
+
+  // A request that never reached the server is said out loud, not swallowed.
+  document.addEventListener("htmx:sendError", function () {
+    var note = document.getElementById("connection-note");
+    if (note) { note.hidden = false; note.focus && note.focus(); }
   });
 })();

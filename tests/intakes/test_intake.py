@@ -213,3 +213,10 @@ def test_repeated_posts_from_one_address_are_slowed_down(with_limits, client):
     assert codes == [200, 200, 200, 429]
     page = post_step(client, 0, GOOD_ANSWERS)
     assert "Please slow down a little" in page.text
+
+
+def test_htmx_requests_that_fail_still_say_what_happened(client):
+    response = client.get("/intake/not-mine/match", headers=HTMX)
+    assert response.status_code == 404
+    assert response.headers["HX-Retarget"] == "#main"
+    assert "We couldn" in response.text and "<html" not in response.text
