@@ -5,9 +5,14 @@ from __future__ import annotations
 import time
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .database import now_utc
+from .extensions import db
+from .staff.models import ROLES
+from .therapists.models import Therapist
 
 
 def register(app: Flask) -> None:
@@ -16,10 +21,44 @@ def register(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
         """Load the demo practice (running it again changes nothing)."""
-        from .demo import load_demo
+        from .demo import DEMO_PASSWORD, load_demo, load_demo_accounts
 
         created = load_demo(now_utc())
+        accounts = load_demo_accounts()
         click.echo(f"Demo practice ready ({created} therapists added).")
+        if accounts:
+            click.echo(f"Demo staff accounts added ({accounts}); sign in at /staff/login with "
+                       f"admin@practice.example, frontdesk@practice.example or "
+                       f"maya.chen@practice.example and the password {DEMO_PASSWORD}.")
+
+    users = AppGroup("users", help="Staff accounts.")
+
+    @users.command("create")
+    @click.option("--email", required=True, help="The person's email (their sign-in).")
+    @click.option("--role", required=True, type=click.Choice(sorted(ROLES)))
+    @click.option("--name", default="", help="Display name.")
+    @click.option("--therapist", "therapist_slug", default=None,
+                  help="For a therapist account: the slug of their profile.")
+    def create_user_command(email: str, role: str, name: str, therapist_slug: str | None):
+        """Create a staff account; the password is asked for, never taken as an argument."""
+        from .staff.accounts import AccountError, create_user
+
+        therapist_id = None
+        if therapist_slug:
+            therapist = db.session.scalar(sa.select(Therapist).where(
+                Therapist.slug == therapist_slug))
+            if therapist is None:
+                raise click.BadParameter(f"no therapist {therapist_slug!r}",
+                                         param_hint="--therapist")
+            therapist_id = therapist.id
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            user = create_user(email, password, role, name=name, therapist_id=therapist_id)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"Created {user.role_label.lower()} account for {user.email}.")
+
+    app.cli.add_command(users)
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run one pass, then exit.")

@@ -7,6 +7,7 @@ from datetime import datetime, time
 import sqlalchemy as sa
 
 from .database import unit_of_work
+from .extensions import db
 from .intakes.choices import CFT, COUPLES, EMDR, IN_PERSON, TELEHEALTH
 from .scheduling.models import WeeklyHours
 from .therapists.models import Therapist
@@ -85,6 +86,30 @@ def _hours(spec: dict[str, list[str]]) -> list[WeeklyHours]:
             rows.append(WeeklyHours(weekday=WEEKDAYS[day], starts=time.fromisoformat(start),
                                     ends=time.fromisoformat(end)))
     return rows
+
+
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105  (the demo practice only; never in production)
+DEMO_ACCOUNTS = [
+    ("admin@practice.example", "Avery Admin", "admin", None),
+    ("frontdesk@practice.example", "Frankie Desk", "front_desk", None),
+    ("maya.chen@practice.example", "Maya Chen", "therapist", "maya-chen"),
+    ("sam.whitaker@practice.example", "Sam Whitaker", "therapist", "sam-whitaker"),
+]
+
+
+def load_demo_accounts() -> int:
+    """Add the demo staff accounts that are missing (password DEMO_PASSWORD); return how many."""
+    from .staff.accounts import create_user
+    from .staff.models import User
+
+    added = 0
+    for email, name, role, slug in DEMO_ACCOUNTS:
+        if db.session.scalar(sa.select(User.id).where(User.email == email)):
+            continue
+        therapist_id = db.session.scalar(sa.select(Therapist.id).where(Therapist.slug == slug))
+        create_user(email, DEMO_PASSWORD, role, name=name, therapist_id=therapist_id)
+        added += 1
+    return added
 
 
 def load_demo(now: datetime) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -45,9 +45,22 @@ def zone_name(zone: str) -> str:
     return f"{city.replace('_', ' ').replace('/', ', ')} ({region})"
 
 
+def duration(span: timedelta) -> str:
+    """Return a span as people say it: "45 min", "3 h 20 min", "2 days" ("overdue" if < 0)."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 0:
+        return "overdue"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    return f"{hours // 24} days"
+
+
 def register(app: Flask) -> None:
     """Make the helpers available as template filters and globals."""
-    for fn in (clock, day, short_day, when, zone_name):
+    for fn in (clock, day, short_day, when, zone_name, duration):
         app.add_template_filter(fn)
     app.add_template_global(local)
 

@@ -1,9 +1,13 @@
 """Imports every model so that migrations and the app see all tables."""
 
-from .appointments.models import Appointment
+from .appointments.models import Appointment, Proposal
 from .intakes.models import Intake
 from .mail.models import OutboxMessage
 from .scheduling.models import TimeOff, WeeklyHours
+from .staff.models import AuditEvent, StaffSession, User
 from .therapists.models import Therapist
 
-__all__ = ["Appointment", "Intake", "OutboxMessage", "Therapist", "TimeOff", "WeeklyHours"]
+__all__ = [
+    "Appointment", "AuditEvent", "Intake", "OutboxMessage", "Proposal", "StaffSession",
+    "Therapist", "TimeOff", "User", "WeeklyHours",
+]

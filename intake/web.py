@@ -27,15 +27,23 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from . import models  # noqa: F401  (every table known to migrations)
+    from .appointments.offers import bp as offers_bp
     from .appointments.views import bp as appointments_bp
     from .cli import register
     from .intakes.views import bp as intakes_bp
     from .mail.views import bp as mail_bp
     from .pages import bp as pages_bp
+    from .staff.auth import bp as auth_bp
+    from .staff.auth import init_login
+    from .staff.desk import bp as desk_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(intakes_bp)
     app.register_blueprint(appointments_bp)
+    app.register_blueprint(offers_bp)
+    init_login(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(desk_bp)
     if app.config["DEV_INBOX"]:
         app.register_blueprint(mail_bp)
     register(app)

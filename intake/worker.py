@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import logging
 
+from .appointments.services import expire_holds
 from .mail.delivery import deliver_due
 
 log = logging.getLogger(__name__)
 
 
 def run_pass() -> str:
-    """Run every job once; return a one-line report, empty when there was nothing to do."""
+    """Run every job once; return a one-line report, empty when there was nothing to do.
+
+    Holds expire first, so the emails they cause go out in the same pass.
+    """
+    expired = expire_holds()
     mail = deliver_due()
     parts = []
+    if expired:
+        parts.append(f"holds: {expired} expired")
     if mail.sent or mail.retried or mail.failed:
         parts.append(f"email: {mail.sent} sent, {mail.retried} to retry, {mail.failed} failed")
     report = "; ".join(parts)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import g
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
@@ -140,6 +141,14 @@ def settings(database_url, tmp_path):
 def app(settings):
     """Return the app on a freshly migrated database, inside an app context."""
     application = create_app(settings)
+
+    @application.before_request
+    def fresh_g():
+        # Tests keep one app context open (for db.session); in production every request has
+        # its own, so start each test request with an empty `g` as a real one would.
+        for key in list(vars(g)):
+            g.pop(key)
+
     with application.app_context():
         upgrade()
         yield application

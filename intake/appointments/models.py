@@ -58,6 +58,8 @@ class Appointment(db.Model):
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decline_message: Mapped[str] = mapped_column(sa.String(1000), default="")
 
     therapist = relationship("Therapist")
     intake = relationship("Intake")
@@ -66,3 +68,30 @@ class Appointment(db.Model):
     def is_active(self) -> bool:
         """Return True while the appointment holds its time."""
         return self.status in ACTIVE_STATUSES
+
+
+OPEN = "open"
+ACCEPTED = "accepted"
+WITHDRAWN = "withdrawn"
+
+
+class Proposal(db.Model):
+    """Another time the front desk offered for a held appointment; it blocks that time while
+    open, and accepting it moves the appointment there."""
+
+    __tablename__ = "appointment_proposal"
+    __table_args__ = (
+        sa.CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        sa.Index("ix_proposal_therapist_window", "therapist_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), index=True)
+    therapist_id: Mapped[int] = mapped_column(sa.ForeignKey("therapist.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(16), default=OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"), nullable=True)
+
+    appointment = relationship("Appointment")

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..calendars.invites import REQUEST, InviteData, Party, build_invite
+from .. import links
+from ..calendars.invites import CANCEL, REQUEST, InviteData, Party, build_invite
 from ..database import now_utc, unit_of_work
 from ..extensions import db
 from ..intakes.choices import FORMATS, IN_PERSON, TELEHEALTH
@@ -18,9 +19,20 @@ from ..mail.compose import sender
 from ..mail.outbox import enqueue
 from ..matching import passes_filters
 from ..scheduling.service import is_open
+from ..staff import audit
 from ..therapists.models import Therapist
 from .matching import candidate_for, wish_for
-from .models import CONFIRMED, HELD, Appointment
+from .models import (
+    ACCEPTED,
+    CONFIRMED,
+    DECLINED,
+    EXPIRED,
+    HELD,
+    OPEN,
+    WITHDRAWN,
+    Appointment,
+    Proposal,
+)
 
 
 class BookingError(Exception):
@@ -165,27 +177,183 @@ def invite_data(appointment: Appointment, summary: str) -> InviteData:
     )
 
 
-def _queue_invites(session, appointment: Appointment) -> None:
-    """Queue the client's and the therapist's emails, each with its own REQUEST invite."""
-    cfg = current_app.config
+def _context(appointment: Appointment, **extra) -> dict:
+    """Return what every appointment email may say: when, with whom, where. Nothing else."""
     client = appointment.intake
-    therapist = appointment.therapist
-    context = {
+    return {
         "appointment": appointment,
-        "therapist": therapist,
+        "therapist": appointment.therapist,
         "client_initials": client.initials,
+        "first_name": client.first_name,
         "confirmed": appointment.status == CONFIRMED,
         "location": location_of(appointment),
         "format_label": FORMATS[appointment.format],
-        "hold_hours": cfg["HOLD_HOURS"],
+        "hold_hours": current_app.config["HOLD_HOURS"],
+        **extra,
     }
-    client_invite = build_invite(
-        invite_data(appointment, f"Consultation with {therapist.name}"), REQUEST)
-    enqueue(session, "booking_client", "booking_client", client.name, client.email,
-            {**context, "zone": appointment.client_timezone, "first_name": client.first_name},
-            invite=client_invite, method=REQUEST, appointment_id=appointment.id)
-    therapist_invite = build_invite(
-        invite_data(appointment, f"Consultation: {client.initials}"), REQUEST)
-    enqueue(session, "booking_therapist", "booking_therapist", therapist.name, therapist.email,
-            {**context, "zone": therapist.timezone}, invite=therapist_invite, method=REQUEST,
-            appointment_id=appointment.id)
+
+
+def _notify(session, appointment: Appointment, method: str | None, client_template: str | None,
+            therapist_template: str | None, **extra) -> None:
+    """Queue the client's and the therapist's emails, each with its own invite when `method`."""
+    client = appointment.intake
+    therapist = appointment.therapist
+    context = _context(appointment, **extra)
+    if client_template:
+        invite = build_invite(invite_data(appointment, f"Consultation with {therapist.name}"),
+                              method) if method else None
+        enqueue(session, client_template, client_template, client.name, client.email,
+                {**context, "zone": appointment.client_timezone},
+                invite=invite, method=method, appointment_id=appointment.id)
+    if therapist_template:
+        invite = build_invite(invite_data(appointment, f"Consultation: {client.initials}"),
+                              method) if method else None
+        enqueue(session, therapist_template, therapist_template, therapist.name,
+                therapist.email, {**context, "zone": therapist.timezone},
+                invite=invite, method=method, appointment_id=appointment.id)
+
+
+def _queue_invites(session, appointment: Appointment) -> None:
+    """Queue the booking emails: a REQUEST invite to the client and to the therapist."""
+    _notify(session, appointment, REQUEST, "booking_client", "booking_therapist")
+
+
+# ---------------------------------------------------------------- after booking
+
+
+class StateError(BookingError):
+    """The appointment is no longer in a state that allows this (someone else acted first)."""
+
+
+def _locked(session, appointment_id: int) -> Appointment:
+    """Return the appointment inside the unit of work (row-locked on PostgreSQL)."""
+    appointment = session.scalar(
+        sa.select(Appointment).where(Appointment.id == appointment_id).with_for_update())
+    if appointment is None:
+        raise StateError("That appointment no longer exists.")
+    return appointment
+
+
+def _rebook_link(appointment: Appointment) -> str:
+    """Return the client's signed link to choose another time."""
+    return links.external("intakes.again", token=links.make(links.REBOOK, appointment.intake_id))
+
+
+def _withdraw_proposals(session, appointment_id: int) -> None:
+    """Close any open proposal for the appointment, giving its time back."""
+    session.execute(sa.update(Proposal).where(Proposal.appointment_id == appointment_id,
+                                              Proposal.status == OPEN)
+                    .values(status=WITHDRAWN))
+
+
+def confirm(appointment_id: int, by_user_id: int | None, now: datetime | None = None):
+    """Confirm a held appointment; both parties get the updated invite. Return it."""
+    now = now or now_utc()
+    with unit_of_work() as session:
+        appointment = _locked(session, appointment_id)
+        if appointment.status != HELD:
+            raise StateError("This request was already dealt with.")
+        appointment.status = CONFIRMED
+        appointment.confirmed_at = now
+        appointment.hold_expires_at = None
+        appointment.sequence += 1
+        _withdraw_proposals(session, appointment.id)
+        audit.record(session, "confirm", by_user_id, "appointment", appointment.id)
+        _notify(session, appointment, REQUEST, "confirmed_client", "confirmed_therapist")
+    return appointment
+
+
+def decline(appointment_id: int, by_user_id: int | None, message: str = "",
+            now: datetime | None = None):
+    """Decline a held appointment: the time is free at once, the invites are withdrawn, and the
+    client gets a kind note with a link to choose again. Return it."""
+    now = now or now_utc()
+    with unit_of_work() as session:
+        appointment = _locked(session, appointment_id)
+        if appointment.status != HELD:
+            raise StateError("This request was already dealt with.")
+        appointment.status = DECLINED
+        appointment.ended_at = now
+        appointment.decline_message = (message or "").strip()[:1000]
+        appointment.sequence += 1
+        _withdraw_proposals(session, appointment.id)
+        audit.record(session, "decline", by_user_id, "appointment", appointment.id)
+        _notify(session, appointment, CANCEL, "declined_client", "cancelled_therapist",
+                message=appointment.decline_message, rebook_url=_rebook_link(appointment))
+    return appointment
+
+
+def propose(appointment_id: int, starts_at: datetime, by_user_id: int | None,
+            now: datetime | None = None) -> Proposal:
+    """Offer the client another open time for a held appointment; return the proposal.
+
+    The proposed time is kept free for them until they answer or the hold ends.
+    """
+    now = now or now_utc()
+    with unit_of_work() as session:
+        appointment = _locked(session, appointment_id)
+        if appointment.status != HELD:
+            raise StateError("This request was already dealt with.")
+        if not is_open(appointment.therapist, starts_at, now):
+            raise TimeNotOpen("That time isn't open. Choose one of the open times.")
+        _withdraw_proposals(session, appointment.id)
+        proposal = Proposal(appointment_id=appointment.id, therapist_id=appointment.therapist_id,
+                            starts_at=starts_at, ends_at=starts_at + (
+                                appointment.ends_at - appointment.starts_at),
+                            created_by=by_user_id, created_at=now)
+        session.add(proposal)
+        session.flush()
+        token = links.make(links.PROPOSAL, proposal.id)
+        audit.record(session, "propose", by_user_id, "appointment", appointment.id)
+        _notify(session, appointment, None, "proposed_client", None, proposal=proposal,
+                proposal_url=links.external("proposals.show", token=token),
+                rebook_url=_rebook_link(appointment))
+    return proposal
+
+
+def accept_proposal(proposal_id: int, now: datetime | None = None) -> Appointment:
+    """Move the appointment to the proposed time and confirm it; both get the update.
+
+    Raises StateError when the proposal is no longer open.
+    """
+    now = now or now_utc()
+    try:
+        with unit_of_work() as session:
+            proposal = session.get(Proposal, proposal_id)
+            if proposal is None or proposal.status != OPEN:
+                raise StateError("This offer is no longer open.")
+            appointment = _locked(session, proposal.appointment_id)
+            if appointment.status != HELD:
+                raise StateError("This offer is no longer open.")
+            proposal.status = ACCEPTED
+            appointment.starts_at, appointment.ends_at = proposal.starts_at, proposal.ends_at
+            appointment.status = CONFIRMED
+            appointment.confirmed_at = now
+            appointment.hold_expires_at = None
+            appointment.sequence += 1
+            session.flush()
+            _notify(session, appointment, REQUEST, "moved_client", "moved_therapist")
+    except IntegrityError:
+        raise TimeTaken("Someone booked that time a moment ago.") from None
+    return appointment
+
+
+def expire_holds(now: datetime | None = None) -> int:
+    """Free every hold nobody confirmed in time; tell both parties. Return how many."""
+    now = now or now_utc()
+    due = db.session.scalars(sa.select(Appointment.id).where(
+        Appointment.status == HELD, Appointment.hold_expires_at <= now)).all()
+    expired = 0
+    for appointment_id in due:
+        with unit_of_work() as session:
+            appointment = _locked(session, appointment_id)
+            if appointment.status != HELD or appointment.hold_expires_at > now:
+                continue
+            appointment.status = EXPIRED
+            appointment.ended_at = now
+            appointment.sequence += 1
+            _withdraw_proposals(session, appointment.id)
+            _notify(session, appointment, CANCEL, "expired_client", "cancelled_therapist",
+                    rebook_url=_rebook_link(appointment))
+            expired += 1
+    return expired

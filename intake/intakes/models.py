@@ -50,6 +50,11 @@ class Intake(db.Model):
     consent_privacy: Mapped[bool] = mapped_column(default=False)
     # Set when no therapist fits and the person asks to be contacted instead.
     contact_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when a staff member has seen an urgent intake or a contact request and taken it on.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_user.id", use_alter=True), nullable=True
+    )
 
     @property
     def first_name(self) -> str:

@@ -73,3 +73,24 @@ def request_contact(intake: Intake) -> None:
             row.contact_requested_at = now_utc()
             _notify_staff(session, row, "contact_request", "staff_contact_request")
 
+
+
+def acknowledge(intake_id: int, user_id: int) -> Intake:
+    """Record that a staff member has taken on an urgent intake or contact request."""
+    from ..staff import audit
+
+    with unit_of_work() as session:
+        intake = session.get(Intake, intake_id)
+        if intake.acknowledged_at is None:
+            intake.acknowledged_at = now_utc()
+            intake.acknowledged_by = user_id
+            audit.record(session, "acknowledge", user_id, "intake", intake_id)
+    return intake
+
+
+def record_view(intake_id: int, user_id: int) -> None:
+    """Record in the audit trail that a staff member opened an intake's answers."""
+    from ..staff import audit
+
+    with unit_of_work() as session:
+        audit.record(session, "view_intake", user_id, "intake", intake_id)

@@ -145,3 +145,18 @@ def contact(reference: str):
     intake = intake_or_404(reference)
     services.request_contact(intake)
     return render_template("intakes/contact_requested.html", intake=intake)
+
+
+@bp.get("/choose-again/<token>")
+def again(token: str):
+    """Open the signed link from an email: this browser may continue that intake."""
+    from .. import links
+    from ..extensions import db
+    from .models import Intake
+
+    intake_id = links.read(links.REBOOK, token)
+    intake = db.session.get(Intake, intake_id) if intake_id else None
+    if intake is None:
+        return render_template("intakes/link_invalid.html"), 404
+    remember(intake)
+    return redirect(url_for("intakes.match", reference=intake.reference), 303)

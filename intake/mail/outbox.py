@@ -36,3 +36,20 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+def retry(message_id: int, user_id: int) -> OutboxMessage:
+    """Put a failed message back in the queue for the next worker pass; return it."""
+    from ..database import now_utc, unit_of_work
+    from ..staff import audit
+    from .models import FAILED, QUEUED
+
+    with unit_of_work() as session:
+        row = session.get(OutboxMessage, message_id)
+        if row.status == FAILED:
+            row.status = QUEUED
+            row.next_attempt_at = now_utc()
+            row.last_error = ""
+            row.attempts = 0
+            audit.record(session, "retry_email", user_id, "outbox_message", message_id)
+    return row

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..appointments.models import ACTIVE_STATUSES, Appointment
+from ..appointments.models import ACTIVE_STATUSES, OPEN, Appointment, Proposal
 from ..extensions import db
 from ..therapists.models import Therapist
 from .models import TimeOff
@@ -35,7 +35,7 @@ def hours_for(therapist: Therapist) -> tuple[HoursRange, ...]:
 def busy_between(
     therapist_id: int, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
-    """Return busy intervals (active appointments and time off) that touch [start, end).
+    """Return busy intervals (active appointments, open proposals, time off) touching [start, end).
 
     Appointments are read through the (therapist_id, starts_at) index, bounded on both sides.
     """
@@ -55,7 +55,16 @@ def busy_between(
             TimeOff.ends_at > start,
         )
     ).all()
-    return [(s, e) for s, e in appts] + [(s, e) for s, e in off]
+    proposed = db.session.execute(
+        sa.select(Proposal.starts_at, Proposal.ends_at).where(
+            Proposal.therapist_id == therapist_id,
+            Proposal.status == OPEN,
+            Proposal.starts_at >= start - LOOKBACK,
+            Proposal.starts_at < end,
+            Proposal.ends_at > start,
+        )
+    ).all()
+    return [(s, e) for s, e in [*appts, *off, *proposed]]
 
 
 def open_times(therapist: Therapist, start: datetime, end: datetime, now: datetime) -> list[Slot]:

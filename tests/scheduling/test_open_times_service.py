@@ -46,10 +46,11 @@ def test_open_times_read_only_the_window_through_indexes(demo):
         open_times(therapist, now, now + timedelta(days=7), now)
     finally:
         sa.event.remove(engine, "before_cursor_execute", capture)
-    assert len(statements) == 2
+    assert len(statements) == 3  # appointments, time off, proposed times
     with engine.connect() as conn:
         for statement, parameters in statements:
             plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
                 "EXPLAIN QUERY PLAN " + statement, parameters))
             assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
             assert "SCAN appointment" not in plan and "SCAN time_off" not in plan, plan
+            assert "SCAN appointment_proposal" not in plan, plan

@@ -1,0 +1,1 @@
+"""Staff: accounts and roles, sessions, the front desk, the audit trail."""

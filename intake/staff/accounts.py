@@ -1,0 +1,185 @@
+"""Accounts and sessions: argon2id passwords, server-side sessions that can really end."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+from ..database import now_utc, unit_of_work
+from ..extensions import db
+from . import audit
+from .models import ROLES, THERAPIST, StaffSession, User
+
+PASSWORD_MIN = 12
+HASHER = PasswordHasher()  # argon2id with argon2-cffi's defaults (above OWASP's minimum)
+_DUMMY_HASH = HASHER.hash("an unknown account still costs one verification")
+SEEN_EVERY = timedelta(seconds=60)  # how often a session's last-seen time is written
+
+
+class AccountError(ValueError):
+    """An account change that cannot be made; `field` names the form field at fault."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def normal_email(email: str) -> str:
+    """Return an email address as accounts store it (trimmed, lower case)."""
+    return (email or "").strip().lower()
+
+
+def check_password(password: str) -> None:
+    """Raise AccountError when a new password is too weak to accept."""
+    if len(password or "") < PASSWORD_MIN:
+        raise AccountError(f"Use at least {PASSWORD_MIN} characters.", "password")
+    if len(password) > 1024:
+        raise AccountError("That password is too long.", "password")
+
+
+def create_user(email: str, password: str, role: str, *, name: str = "",
+                therapist_id: int | None = None, by: User | None = None) -> User:
+    """Create an account and return it; raise AccountError with the field at fault."""
+    email = normal_email(email)
+    if role not in ROLES:
+        raise AccountError("Choose a role.", "role")
+    if role == THERAPIST and therapist_id is None:
+        raise AccountError("A therapist account needs its therapist profile.", "therapist_id")
+    if role != THERAPIST:
+        therapist_id = None
+    check_password(password)
+    with unit_of_work() as session:
+        if session.scalar(sa.select(User.id).where(User.email == email)):
+            raise AccountError("An account with this email already exists.", "email")
+        if therapist_id and session.scalar(
+                sa.select(User.id).where(User.therapist_id == therapist_id)):
+            raise AccountError("That therapist already has an account.", "therapist_id")
+        user = User(email=email, name=name.strip(), role=role, therapist_id=therapist_id,
+                    password_hash=HASHER.hash(password))
+        session.add(user)
+        session.flush()
+        audit.record(session, "account_create", by.id if by else None, "staff_user", user.id,
+                     detail=role)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active account with this email and password, or None.
+
+    An unknown email costs the same work as a wrong password, and the failure is recorded.
+    """
+    email = normal_email(email)
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    try:
+        HASHER.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        ok = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        with unit_of_work() as session:
+            audit.record(session, "login_failed", user.id if user else None,
+                         "staff_user", user.id if user else None)
+        return None
+    if HASHER.check_needs_rehash(user.password_hash):
+        with unit_of_work():
+            user.password_hash = HASHER.hash(password)
+    return user
+
+
+def _hash(token: str) -> str:
+    """Return the stored form of a session token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, address: str) -> str:
+    """Open a new server-side session for the user; return its token (for the cookie)."""
+    token = secrets.token_urlsafe(32)
+    now = now_utc()
+    with unit_of_work() as session:
+        session.add(StaffSession(token_hash=_hash(token), user_id=user.id, created_at=now,
+                                 last_seen_at=now, address=address[:64]))
+        row = session.get(User, user.id)
+        row.last_login_at = now
+        audit.record(session, "login", user.id, "staff_user", user.id)
+    user.session_token = token
+    return token
+
+
+def _limits() -> tuple[timedelta, timedelta]:
+    """Return the idle and absolute session lifetimes from the settings."""
+    cfg = current_app.config
+    return (timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]),
+            timedelta(hours=cfg["SESSION_MAX_HOURS"]))
+
+
+def load_session(token: str, now: datetime | None = None) -> User | None:
+    """Return the user of a live session, or None (ending it when it has timed out).
+
+    A session lives while it is not ended, its account is active, it was used within the idle
+    limit and it began within the absolute limit.
+    """
+    if not token or len(token) > 100:
+        return None
+    now = now or now_utc()
+    row = db.session.scalar(sa.select(StaffSession).where(StaffSession.token_hash == _hash(token)))
+    if row is None or row.ended_at is not None:
+        return None
+    idle, absolute = _limits()
+    user = row.user
+    if not user.active or now - row.last_seen_at > idle or now - row.created_at > absolute:
+        with unit_of_work() as session:
+            session.get(StaffSession, row.id).ended_at = now
+        return None
+    if now - row.last_seen_at > SEEN_EVERY:
+        with unit_of_work() as session:
+            session.get(StaffSession, row.id).last_seen_at = now
+        user = db.session.get(User, user.id)
+    user.session_token = token
+    return user
+
+
+def end_session(token: str, user_id: int) -> None:
+    """End one session (logout); the same cookie no longer works anywhere."""
+    with unit_of_work() as session:
+        row = session.scalar(sa.select(StaffSession).where(StaffSession.token_hash == _hash(token)))
+        if row is not None and row.ended_at is None:
+            row.ended_at = now_utc()
+        audit.record(session, "logout", user_id, "staff_user", user_id)
+
+
+def set_active(user_id: int, active: bool, by: User) -> None:
+    """Enable or disable an account; disabling ends all its sessions at once."""
+    if user_id == by.id and not active:
+        raise AccountError("You can't disable your own account.", "active")
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        user.active = active
+        if not active:
+            session.execute(sa.update(StaffSession)
+                            .where(StaffSession.user_id == user_id,
+                                   StaffSession.ended_at.is_(None))
+                            .values(ended_at=now_utc()))
+        audit.record(session, "account_enable" if active else "account_disable", by.id,
+                     "staff_user", user_id)
+
+
+def change_role(user_id: int, role: str, therapist_id: int | None, by: User) -> None:
+    """Change an account's role (and linked therapist); raise AccountError when it can't be."""
+    if role not in ROLES:
+        raise AccountError("Choose a role.", "role")
+    if role == THERAPIST and therapist_id is None:
+        raise AccountError("A therapist account needs its therapist profile.", "therapist_id")
+    if user_id == by.id and role != by.role:
+        raise AccountError("You can't change your own role.", "role")
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        user.role = role
+        user.therapist_id = therapist_id if role == THERAPIST else None
+        audit.record(session, "account_update", by.id, "staff_user", user_id, detail=role)

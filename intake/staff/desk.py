@@ -1,0 +1,220 @@
+"""The front desk: the dashboard (urgent intakes, the queue), search, intakes, appointments."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import Length
+
+from ..appointments import services as appointments
+from ..appointments.models import Appointment
+from ..database import now_utc
+from ..extensions import db
+from ..intakes import services as intakes
+from ..intakes.choices import CONCERNS_BY_KEY, FORMATS, LANGUAGES, MODALITIES, TIMES
+from ..intakes.models import Intake
+from ..mail import outbox
+from ..mail.models import OutboxMessage
+from ..scheduling.service import next_open_times
+from . import queries
+from .auth import role_required
+from .models import ADMIN, FRONT_DESK, THERAPIST
+
+bp = Blueprint("desk", __name__, url_prefix="/staff")
+DESK = (ADMIN, FRONT_DESK)
+EVERYONE = (ADMIN, FRONT_DESK, THERAPIST)
+
+
+class DeclineForm(FlaskForm):
+    """An optional kind note to the client."""
+
+    message = TextAreaField("A kind note to the client (optional)", validators=[
+        Length(max=1000, message="Please keep the note under 1,000 characters.")])
+
+
+class ProposeForm(FlaskForm):
+    """Another open time to offer."""
+
+    start = HiddenField()
+
+
+def _htmx() -> bool:
+    return bool(request.headers.get("HX-Request"))
+
+
+@bp.get("/")
+@role_required(*EVERYONE)
+def home():
+    """Return the dashboard: urgent intakes first, then requests awaiting confirmation."""
+    if current_user.role == THERAPIST:
+        return redirect(url_for("desk.schedule"))
+    now = now_utc()
+    requests = queries.waiting_requests()
+    options = {a.id: next_open_times(a.therapist, now, 8) for a in requests}
+    return render_template("staff/dashboard.html", urgent=queries.urgent_intakes(),
+                           contacts=queries.contact_requests(), requests=requests,
+                           options=options, now=now, decline_form=DeclineForm(),
+                           propose_form=ProposeForm())
+
+
+def _appointment_or_404(appointment_id: int) -> Appointment:
+    appointment = db.get_or_404(Appointment, appointment_id)
+    if not queries.can_see_appointment(current_user, appointment):
+        abort(404)
+    return appointment
+
+
+def _after_action(appointment_id: int, message: str, status: int = 200):
+    """Return the queue row for htmx (the outcome in place), or 303 back for a plain form."""
+    if _htmx():
+        appointment = db.session.get(Appointment, appointment_id)
+        return render_template("staff/_request_done.html", appointment=appointment,
+                               message=message), status
+    flash(message, "error" if status >= 400 else "info")
+    return redirect(request.form.get("back") or url_for("desk.home"), 303)
+
+
+@bp.post("/appointments/<int:appointment_id>/confirm")
+@role_required(*DESK)
+def confirm(appointment_id: int):
+    """Confirm a waiting request; both parties get the updated invite."""
+    _appointment_or_404(appointment_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        appointments.confirm(appointment_id, current_user.id)
+    except appointments.BookingError as exc:
+        return _after_action(appointment_id, exc.message, 409)
+    return _after_action(appointment_id, "Confirmed. Updated invites are on their way.")
+
+
+@bp.post("/appointments/<int:appointment_id>/decline")
+@role_required(*DESK)
+def decline(appointment_id: int):
+    """Decline a waiting request with an optional kind note; the time is free again."""
+    _appointment_or_404(appointment_id)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        return _after_action(appointment_id, " ".join(form.message.errors) or
+                             "Please try again.", 422)
+    try:
+        appointments.decline(appointment_id, current_user.id, form.message.data or "")
+    except appointments.BookingError as exc:
+        return _after_action(appointment_id, exc.message, 409)
+    return _after_action(appointment_id, "Declined. The client has been told kindly and the "
+                                         "time is free again.")
+
+
+@bp.post("/appointments/<int:appointment_id>/propose")
+@role_required(*DESK)
+def propose(appointment_id: int):
+    """Offer the client another open time."""
+    _appointment_or_404(appointment_id)
+    form = ProposeForm()
+    start = _parse(form.start.data)
+    if not form.validate_on_submit() or start is None:
+        return _after_action(appointment_id, "Choose one of the open times to offer.", 422)
+    try:
+        appointments.propose(appointment_id, start, current_user.id)
+    except appointments.BookingError as exc:
+        return _after_action(appointment_id, exc.message, 409)
+    return _after_action(appointment_id, "Offered. The client can accept it from their email.")
+
+
+def _parse(value: str | None) -> datetime | None:
+    """Return an ISO instant with its offset as an aware datetime, or None."""
+    try:
+        parsed = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+@bp.post("/intakes/<int:intake_id>/acknowledge")
+@role_required(*DESK)
+def acknowledge(intake_id: int):
+    """Mark an urgent intake or contact request as taken on (recorded)."""
+    db.get_or_404(Intake, intake_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    intakes.acknowledge(intake_id, current_user.id)
+    if _htmx():
+        return render_template("staff/_acknowledged.html")
+    flash("Acknowledged.", "info")
+    return redirect(url_for("desk.home"), 303)
+
+
+@bp.get("/intakes/<int:intake_id>")
+@role_required(*EVERYONE)
+def intake(intake_id: int):
+    """Return an intake's answers; every view is recorded in the audit trail."""
+    record = db.get_or_404(Intake, intake_id)
+    if not queries.can_see_intake(current_user, intake_id):
+        abort(404)
+    intakes.record_view(intake_id, current_user.id)
+    return render_template("staff/intake.html", intake=record, concerns=CONCERNS_BY_KEY,
+                           modalities=MODALITIES, formats=FORMATS, languages=LANGUAGES,
+                           times=TIMES, appointments=queries.appointments_of(record, current_user))
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@role_required(*EVERYONE)
+def appointment(appointment_id: int):
+    """Return an appointment with the emails it caused and their state."""
+    record = _appointment_or_404(appointment_id)
+    return render_template("staff/appointment.html", appointment=record,
+                           emails=queries.emails_for(appointment_id),
+                           zone=record.therapist.timezone, form=FlaskForm())
+
+
+@bp.post("/emails/<int:message_id>/retry")
+@role_required(*DESK)
+def retry_email(message_id: int):
+    """Queue a failed email again."""
+    row = db.get_or_404(OutboxMessage, message_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    outbox.retry(message_id, current_user.id)
+    flash("The email will be sent again in a moment.", "info")
+    target = (url_for("desk.appointment", appointment_id=row.appointment_id)
+              if row.appointment_id else url_for("desk.home"))
+    return redirect(target, 303)
+
+
+@bp.get("/search")
+@role_required(*DESK)
+def search():
+    """Return intakes and appointments matching a client's name or email."""
+    term = (request.args.get("q") or "")[:120]
+    found_intakes, found_appointments = queries.search(term)
+    return render_template("staff/search.html", term=term, intakes=found_intakes,
+                           appointments=found_appointments)
+
+
+@bp.get("/schedule")
+@role_required(*EVERYONE)
+def schedule():
+    """Return a therapist's upcoming appointments (their own, for a therapist)."""
+    if current_user.role == THERAPIST:
+        therapist = current_user.therapist
+    else:
+        slug = request.args.get("therapist")
+        therapist = next((t for t in queries.therapists() if t.slug == slug), None)
+        if therapist is None:
+            return render_template("staff/schedule_pick.html", therapists=queries.therapists())
+    now = now_utc()
+    return render_template("staff/schedule.html", therapist=therapist, now=now,
+                           appointments=queries.upcoming_for(therapist.id, now),
+                           zone=therapist.timezone, horizon=now + timedelta(days=60))

@@ -1,0 +1,96 @@
+"""Staff accounts, their server-side sessions, and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, now_utc
+from ..extensions import db
+
+ADMIN = "admin"
+FRONT_DESK = "front_desk"
+THERAPIST = "therapist"
+ROLES = {ADMIN: "Admin", FRONT_DESK: "Front desk", THERAPIST: "Therapist"}
+
+
+class User(db.Model):
+    """One person's staff account."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    therapist_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("therapist.id"), nullable=True, unique=True
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    therapist = relationship("Therapist")
+
+    # Flask-Login: the id in the cookie is the session's token, set when the user is loaded.
+    session_token = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        """Return the current session's token (what Flask-Login keeps in the cookie)."""
+        return self.session_token
+
+    @property
+    def role_label(self) -> str:
+        """Return the role as staff read it."""
+        return ROLES.get(self.role, self.role)
+
+
+class StaffSession(db.Model):
+    """A signed-in browser. Ending the row ends the session, whatever the cookie says."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    user = relationship("User")
+
+
+class AuditEvent(db.Model):
+    """Who did what to which record, when, and from where. Never any intake text or secret."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_user.id"), nullable=True, index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(40), index=True)
+    record_type: Mapped[str] = mapped_column(sa.String(40), default="")
+    record_id: Mapped[int | None] = mapped_column(nullable=True)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
+    detail: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user = relationship("User")

@@ -1,0 +1,146 @@
+"""Accounts: argon2id, one answer for every failure, throttling, sessions that really end."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from intake.database import now_utc
+from intake.extensions import db
+from intake.staff import accounts
+from intake.staff.models import AuditEvent, StaffSession, User
+from tests.staff.conftest import PASSWORD, sign_in, token
+
+
+def audit_actions():
+    return [a for (a,) in db.session.execute(
+        sa.select(AuditEvent.action).order_by(AuditEvent.id))]
+
+
+def test_passwords_are_hashed_with_argon2id(make_user):
+    user = make_user("front_desk")
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+
+
+def test_sign_in_and_the_same_answer_for_unknown_email_and_wrong_password(client, make_user):
+    user = make_user("front_desk")
+    wrong = sign_in(client, user.email, "not the password at all")
+    unknown = sign_in(client, "nobody@harbor.example", "not the password at all")
+    assert wrong.status_code == unknown.status_code == 401
+    message = "That email and password don&#39;t match an active account."
+    assert message in wrong.text and message in unknown.text
+    ok = sign_in(client, user.email)
+    assert ok.status_code == 303
+    assert client.get("/staff/").status_code == 200
+    assert audit_actions() == ["account_create", "login_failed", "login_failed", "login"]
+
+
+def test_staff_pages_need_a_session(client):
+    response = client.get("/staff/")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+
+
+@pytest.fixture
+def limited(settings):
+    settings.update(RATELIMIT_ENABLED=True, LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
+                    LOGIN_LIMIT_ADDRESS="5 per 15 minutes")
+
+
+def test_repeated_failures_get_429_per_account_then_per_address(limited, client, make_user):
+    from intake.extensions import limiter
+
+    limiter.reset()
+    user = make_user("front_desk")
+    codes = [sign_in(client, user.email, "wrong password!!").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    # Even the right password waits now: the account is throttled.
+    assert sign_in(client, user.email).status_code == 429
+    # Another account from the same address still has two tries before the address limit.
+    other = make_user("admin")
+    assert [sign_in(client, other.email, "wrong password!!").status_code
+            for _ in range(3)] == [401, 401, 429]
+    limiter.reset()
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(app, client, make_user):
+    user = make_user("front_desk")
+    sign_in(client, user.email)
+    copied = client.get_cookie("session").value
+    client.post("/staff/logout", data={"csrf_token": token(client)})
+    assert client.get("/staff/").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/staff/").status_code == 302
+    assert "logout" in audit_actions()
+
+
+def test_disabling_an_account_ends_its_sessions_at_once(app, client, make_user):
+    admin = make_user("admin")
+    desk = make_user("front_desk")
+    desk_browser = app.test_client()
+    sign_in(desk_browser, desk.email)
+    assert desk_browser.get("/staff/").status_code == 200
+    accounts.set_active(desk.id, False, db.session.get(User, admin.id))
+    assert desk_browser.get("/staff/").status_code == 302
+    assert sign_in(app.test_client(), desk.email).status_code == 401
+
+
+def test_idle_and_absolute_timeouts(app, client, make_user, monkeypatch):
+    user = make_user("front_desk")
+    sign_in(client, user.email)
+    start = now_utc()
+
+    def at(minutes):
+        monkeypatch.setattr(accounts, "now_utc", lambda: start + timedelta(minutes=minutes))
+
+    # Active every 20 minutes for 11 hours: never idle, still signed in.
+    for minutes in range(20, 11 * 60, 20):
+        at(minutes)
+        assert client.get("/staff/").status_code == 200, minutes
+    # Past the 12-hour absolute limit, even while active.
+    at(12 * 60 + 5)
+    assert client.get("/staff/").status_code == 302
+
+    other = app.test_client()
+    monkeypatch.setattr(accounts, "now_utc", lambda: start)
+    sign_in(other, user.email)
+    at(29)
+    assert other.get("/staff/").status_code == 200
+    at(29 + 31)  # 31 minutes idle
+    assert other.get("/staff/").status_code == 302
+    ended = db.session.scalars(sa.select(StaffSession.ended_at)).all()
+    assert all(ended)
+
+
+def test_a_new_session_at_every_sign_in(client, make_user):
+    user = make_user("front_desk")
+    sign_in(client, user.email)
+    first = client.get_cookie("session").value
+    sign_in_again = client.post("/staff/logout", data={"csrf_token": token(client)})
+    assert sign_in_again.status_code == 303
+    sign_in(client, user.email)
+    assert client.get_cookie("session").value != first
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffSession)) == 2
+
+
+def test_cli_creates_an_account_asking_for_the_password(app, demo):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "--email", "Maya.Chen@Harbor.example",
+                                 "--role", "therapist", "--therapist", "maya-chen"],
+                           input="a long enough password\na long enough password\n")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User))
+    assert user.email == "maya.chen@harbor.example" and user.therapist.slug == "maya-chen"
+    short = runner.invoke(args=["users", "create", "--email", "x@harbor.example", "--role",
+                                "admin"], input="short\nshort\n")
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
+    assert runner.invoke(args=["users", "create", "--email", "x@harbor.example", "--role",
+                               "admin", "--password", "whatever-long-1"]).exit_code != 0
+
+
+def test_cookies_are_httponly_and_samesite(client, make_user):
+    user = make_user("front_desk")
+    response = sign_in(client, user.email)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
