@@ -142,12 +142,13 @@ def app(settings):
     """Return the app on a freshly migrated database, inside an app context."""
     application = create_app(settings)
 
-    @application.before_request
     def fresh_g():
         # Tests keep one app context open (for db.session); in production every request has
         # its own, so start each test request with an empty `g` as a real one would.
         for key in list(vars(g)):
             g.pop(key)
+
+    application.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
 
     with application.app_context():
         upgrade()
