@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 REBOOK = "rebook"
@@ -32,5 +32,9 @@ def read(purpose: str, token: str) -> int | None:
 
 
 def external(endpoint: str, **values) -> str:
-    """Return an absolute link for an email, on the configured BASE_URL."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+    """Return an absolute link for an email, on the configured BASE_URL.
+
+    Works in requests and in the worker alike (no request needed).
+    """
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"] + path

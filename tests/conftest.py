@@ -285,3 +285,20 @@ def wait_for(predicate, timeout: float = 10.0):
             return value
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def book_first_time(client, slug: str, **intake_changes):
+    """Fill an intake and book the first open time with `slug`; return the appointment."""
+    import sqlalchemy as sa
+
+    from intake.appointments.models import Appointment
+
+    reference = fill_intake(client, **intake_changes)
+    page = client.get(f"/intake/{reference}/match")
+    link = next(link for link in slot_links(page.text) if f"/book/{slug}?" in link)
+    review = client.get(link)
+    action = re.search(r'<form method="post" action="([^"]+)"', review.text).group(1)
+    done = client.post(action, data=hidden_inputs(review.text))
+    assert done.status_code == 303, done.text
+    uid = done.headers["Location"].rsplit("/", 1)[1]
+    return db.session.scalar(sa.select(Appointment).where(Appointment.uid == uid))

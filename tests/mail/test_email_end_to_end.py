@@ -1,6 +1,5 @@
 """Email through a real SMTP server: the outbox, the worker, the MIME layout and the invites."""
 
-import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from intake.database import now_utc
 from intake.extensions import db
 from intake.mail.delivery import MAX_ATTEMPTS, deliver_due
 from intake.mail.models import OutboxMessage
-from tests.conftest import GOOD_ANSWERS, fill_intake, hidden_inputs, slot_links
+from tests.conftest import GOOD_ANSWERS, book_first_time
 
 # Words from the intake that must never leave the practice by email.
 PRIVATE = ["couples", "Couples", "EMDR", "compassion", "conflict", "withdrawal", "chores",
@@ -22,12 +21,7 @@ PRIVATE = ["couples", "Couples", "EMDR", "compassion", "conflict", "withdrawal",
 
 
 def book(client, slug):
-    reference = fill_intake(client)
-    page = client.get(f"/intake/{reference}/match")
-    link = next(link for link in slot_links(page.text) if f"/book/{slug}?" in link)
-    review = client.get(link)
-    action = re.search(r'<form method="post" action="([^"]+)"', review.text).group(1)
-    assert client.post(action, data=hidden_inputs(review.text)).status_code == 303
+    return book_first_time(client, slug)
 
 
 def run_worker_once(app):
