@@ -33,9 +33,12 @@ def init_app(app: Flask) -> None:
     from .intakes.views import bp as intakes_bp
     from .mail.views import bp as mail_bp
     from .pages import bp as pages_bp
+    from .staff.admin import bp as admin_bp
     from .staff.auth import bp as auth_bp
     from .staff.auth import init_login
     from .staff.desk import bp as desk_bp
+    from .staff.week import bp as week_bp
+    from .therapists.views import bp as therapists_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(intakes_bp)
@@ -44,6 +47,9 @@ def init_app(app: Flask) -> None:
     init_login(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(desk_bp)
+    app.register_blueprint(week_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(therapists_bp)
     if app.config["DEV_INBOX"]:
         app.register_blueprint(mail_bp)
     register(app)

@@ -143,3 +143,10 @@ def _align(instant: datetime, origin: datetime) -> datetime:
     """Return the first instant at or after `instant` on the GRID counted from `origin`."""
     steps = -(-(instant - origin) // GRID)
     return origin + max(steps, 0) * GRID
+
+
+def within_hours(
+    hours: Iterable[HoursRange], zone: str, start: datetime, end: datetime
+) -> bool:
+    """Return True when [start, end) lies wholly inside one working range."""
+    return any(s <= start and end <= e for s, e in working_intervals(hours, zone, start, end))

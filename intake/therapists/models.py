@@ -36,6 +36,8 @@ class Therapist(db.Model):
     horizon_days: Mapped[int] = mapped_column(default=28)
     consultation_minutes: Mapped[int] = mapped_column(default=30)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    photo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)
+    photo_type: Mapped[str] = mapped_column(sa.String(20), default="")
 
     hours = relationship(
         "WeeklyHours", back_populates="therapist", cascade="all, delete-orphan",

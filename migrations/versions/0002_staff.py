@@ -88,6 +88,10 @@ def upgrade():
         batch_op.add_column(sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('decline_message', sa.String(length=1000), nullable=False, server_default=''))
 
+    with op.batch_alter_table('therapist', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('photo', sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column('photo_type', sa.String(length=20), nullable=False, server_default=''))
+
     with op.batch_alter_table('intake', schema=None) as batch_op:
         batch_op.add_column(sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('acknowledged_by', sa.Integer(), nullable=True))
@@ -102,6 +106,10 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_intake_acknowledged_by_staff_user'), type_='foreignkey')
         batch_op.drop_column('acknowledged_by')
         batch_op.drop_column('acknowledged_at')
+
+    with op.batch_alter_table('therapist', schema=None) as batch_op:
+        batch_op.drop_column('photo_type')
+        batch_op.drop_column('photo')
 
     with op.batch_alter_table('appointment', schema=None) as batch_op:
         batch_op.drop_column('decline_message')

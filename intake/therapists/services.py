@@ -1,0 +1,163 @@
+"""Changing a therapist's profile, weekly hours, booking rules and time off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from ..appointments.models import ACTIVE_STATUSES, Appointment
+from ..database import now_utc, unit_of_work
+from ..extensions import db
+from ..scheduling.models import TimeOff, WeeklyHours
+from ..scheduling.slots import HoursRange, within_hours
+from ..staff import audit
+from .models import Therapist
+
+PHOTO_MAX = 2 * 1024 * 1024
+PHOTO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+PROFILE_FIELDS = ("name", "credentials", "pronouns", "bio", "modalities", "concerns",
+                  "languages", "formats", "accepting_new_clients", "auto_confirm")
+RULE_FIELDS = ("buffer_minutes", "min_notice_hours", "horizon_days", "consultation_minutes")
+
+
+class ChangeError(ValueError):
+    """A change that cannot be saved; `field` names the form field at fault."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Stranded(Exception):
+    """Saving would leave these active appointments outside hours or inside time off."""
+
+    appointments: list
+
+
+def photo_type(data: bytes) -> str:
+    """Return the image type of an upload (PNG or JPEG, by its first bytes); raise otherwise."""
+    if len(data) > PHOTO_MAX:
+        raise ChangeError("Please choose a photo under 2 MB.", "photo")
+    if data[:12].startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "image/webp"
+    for magic, kind in PHOTO_TYPES.items():
+        if data.startswith(magic):
+            return kind
+    raise ChangeError("Please choose a PNG, JPEG or WebP image.", "photo")
+
+
+def update_profile(therapist_id: int, values: dict, photo: bytes | None, by_user_id: int,
+                   remove_photo: bool = False) -> Therapist:
+    """Save the profile fields (and photo); return the therapist."""
+    kind = photo_type(photo) if photo else None
+    with unit_of_work() as session:
+        therapist = session.get(Therapist, therapist_id)
+        for key in PROFILE_FIELDS:
+            if key in values:
+                setattr(therapist, key, values[key])
+        if kind:
+            therapist.photo, therapist.photo_type = photo, kind
+        elif remove_photo:
+            therapist.photo, therapist.photo_type = None, ""
+        audit.record(session, "edit_profile", by_user_id, "therapist", therapist_id)
+    return therapist
+
+
+def validate_ranges(ranges: list[tuple[int, time, time]]) -> None:
+    """Raise ChangeError for a range that ends before it starts or overlaps another that day."""
+    by_day: dict[int, list[tuple[time, time]]] = {}
+    for day, start, end in ranges:
+        if end <= start:
+            raise ChangeError("Each range must end after it starts.", f"day{day}")
+        by_day.setdefault(day, []).append((start, end))
+    for day, items in by_day.items():
+        items.sort()
+        for (_, end), (start, _) in zip(items, items[1:], strict=False):
+            if start < end:
+                raise ChangeError("Ranges on the same day must not overlap.", f"day{day}")
+
+
+def _upcoming(session, therapist_id: int, now: datetime) -> list[Appointment]:
+    """Return the therapist's active appointments that have not started yet."""
+    return list(session.scalars(sa.select(Appointment).where(
+        Appointment.therapist_id == therapist_id, Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.starts_at >= now).order_by(Appointment.starts_at)))
+
+
+def set_hours(therapist_id: int, ranges: list[tuple[int, time, time]], rules: dict,
+              by_user_id: int, accept_stranded: bool = False,
+              now: datetime | None = None) -> Therapist:
+    """Replace the weekly hours and booking rules; return the therapist.
+
+    Raises ChangeError for bad values, and Stranded (saving nothing) when existing appointments
+    would fall outside the new hours, unless `accept_stranded`.
+    """
+    now = now or now_utc()
+    validate_ranges(ranges)
+    for key in RULE_FIELDS:
+        if rules.get(key) is None or rules[key] < 0:
+            raise ChangeError("Please give a number of zero or more.", key)
+    if rules["consultation_minutes"] < 10:
+        raise ChangeError("A consultation needs at least 10 minutes.", "consultation_minutes")
+    if rules["horizon_days"] < 1:
+        raise ChangeError("Let clients book at least one day ahead.", "horizon_days")
+    with unit_of_work() as session:
+        therapist = session.get(Therapist, therapist_id)
+        plain = [HoursRange(d, s, e) for d, s, e in ranges]
+        stranded = [a for a in _upcoming(session, therapist_id, now)
+                    if not within_hours(plain, therapist.timezone, a.starts_at, a.ends_at)]
+        if stranded and not accept_stranded:
+            raise Stranded(stranded)
+        therapist.hours = [WeeklyHours(weekday=d, starts=s, ends=e) for d, s, e in ranges]
+        for key in RULE_FIELDS:
+            setattr(therapist, key, rules[key])
+        audit.record(session, "edit_hours", by_user_id, "therapist", therapist_id,
+                     detail=f"{len(ranges)} ranges")
+    return therapist
+
+
+def add_time_off(therapist_id: int, starts_at: datetime, ends_at: datetime, note: str,
+                 by_user_id: int, accept_stranded: bool = False,
+                 now: datetime | None = None) -> TimeOff:
+    """Add time off; return it. Raises ChangeError or Stranded like `set_hours`."""
+    now = now or now_utc()
+    if ends_at <= starts_at:
+        raise ChangeError("Time off must end after it starts.", "ends")
+    if ends_at <= now:
+        raise ChangeError("That time off is already over. Choose a time in the future.", "ends")
+    if ends_at - starts_at > timedelta(days=366):
+        raise ChangeError("Please add time off a year at a time at most.", "ends")
+    with unit_of_work() as session:
+        stranded = [a for a in _upcoming(session, therapist_id, now - timedelta(days=1))
+                    if a.starts_at < ends_at and starts_at < a.ends_at]
+        if stranded and not accept_stranded:
+            raise Stranded(stranded)
+        off = TimeOff(therapist_id=therapist_id, starts_at=starts_at, ends_at=ends_at,
+                      note=(note or "").strip()[:200])
+        session.add(off)
+        session.flush()
+        audit.record(session, "edit_time_off", by_user_id, "therapist", therapist_id,
+                     detail="added")
+    return off
+
+
+def remove_time_off(therapist_id: int, time_off_id: int, by_user_id: int) -> None:
+    """Delete one period of time off of this therapist."""
+    with unit_of_work() as session:
+        off = session.get(TimeOff, time_off_id)
+        if off is None or off.therapist_id != therapist_id:
+            raise ChangeError("That time off no longer exists.")
+        session.delete(off)
+        audit.record(session, "edit_time_off", by_user_id, "therapist", therapist_id,
+                     detail="removed")
+
+
+def upcoming_time_off(therapist_id: int) -> list[TimeOff]:
+    """Return the therapist's current and future time off, soonest first."""
+    return list(db.session.scalars(sa.select(TimeOff).where(
+        TimeOff.therapist_id == therapist_id, TimeOff.ends_at > now_utc())
+        .order_by(TimeOff.starts_at)))
