@@ -19,6 +19,7 @@ PHOTO_MAX = 2 * 1024 * 1024
 PHOTO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 PROFILE_FIELDS = ("name", "credentials", "pronouns", "bio", "modalities", "concerns",
                   "languages", "formats", "accepting_new_clients", "auto_confirm")
+TEXT_FIELDS = ("name", "credentials", "pronouns", "bio")
 RULE_FIELDS = ("buffer_minutes", "min_notice_hours", "horizon_days", "consultation_minutes")
 
 
@@ -58,7 +59,10 @@ def update_profile(therapist_id: int, values: dict, photo: bytes | None, by_user
         therapist = session.get(Therapist, therapist_id)
         for key in PROFILE_FIELDS:
             if key in values:
-                setattr(therapist, key, values[key])
+                value = values[key]
+                if key in TEXT_FIELDS:
+                    value = (value or "").strip()
+                setattr(therapist, key, value)
         if kind:
             therapist.photo, therapist.photo_type = photo, kind
         elif remove_photo:
