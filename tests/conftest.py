@@ -302,3 +302,51 @@ def book_first_time(client, slug: str, **intake_changes):
     assert done.status_code == 303, done.text
     uid = done.headers["Location"].rsplit("/", 1)[1]
     return db.session.scalar(sa.select(Appointment).where(Appointment.uid == uid))
+
+
+# ---------------------------------------------------------------- staff accounts
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(app):
+    """Return a function that creates an account: role, and a therapist slug for therapists."""
+    counter = iter(range(1000))
+
+    def make(role: str, slug: str | None = None, email: str | None = None):
+        import sqlalchemy as sa
+
+        from intake.staff.accounts import create_user
+        from intake.therapists.models import Therapist
+
+        therapist_id = None
+        if slug:
+            therapist_id = db.session.scalar(sa.select(Therapist.id).where(Therapist.slug == slug))
+        email = email or f"{role}{next(counter)}@harbor.example"
+        return create_user(email, PASSWORD, role, name=role.title(), therapist_id=therapist_id)
+
+    return make
+
+
+
+
+def book_directly(slug: str, **intake_changes):
+    """Record an intake and book the therapist's first open time through the services (no web);
+    return the appointment."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    from intake.appointments.services import book
+    from intake.database import now_utc
+    from intake.intakes.services import submit
+    from intake.scheduling.service import next_open_times
+    from intake.therapists.models import Therapist
+
+    answers = {**GOOD_ANSWERS, **intake_changes}
+    answers["consent_contact"] = answers["consent_privacy"] = True
+    intake = submit(answers, answers["safety"])
+    therapist = db.session.scalar(sa.select(Therapist).where(Therapist.slug == slug))
+    (slot,) = next_open_times(therapist, now_utc(), 1)
+    return book(intake, therapist, slot.starts_at, secrets.token_urlsafe(24)).appointment

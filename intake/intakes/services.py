@@ -16,6 +16,9 @@ INTAKE_FIELDS = (
 )
 
 
+FLAGS = ("partner_agreed", "consent_contact", "consent_privacy")
+
+
 def signals_risk(answer: str | None) -> bool:
     """Return True when the safety answer means self-booking must stop."""
     return answer in RISK_ANSWERS
@@ -58,7 +61,8 @@ def submit(data: dict, safety: str) -> Intake:
     values["concerns"] = list(values["concerns"] or [])
     if not values.get("partner_agreed"):
         values["partner_email"] = ""
-    values = {k: ("" if v is None else v) for k, v in values.items()}
+    values = {k: (bool(v) if k in FLAGS else ("" if v is None else v))
+              for k, v in values.items()}
     with unit_of_work() as session:
         intake = Intake(safety=safety, urgent=signals_risk(safety), **values)
         session.add(intake)

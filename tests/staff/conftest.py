@@ -5,33 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 
-from intake.extensions import db
-from intake.staff.accounts import create_user
-from intake.therapists.models import Therapist
-
-PASSWORD = "correct horse battery staple"
+from tests.conftest import PASSWORD  # noqa: F401  (re-exported for staff tests)
 
 
 @pytest.fixture
 def with_csrf(settings):
     settings["WTF_CSRF_ENABLED"] = True
-
-
-@pytest.fixture
-def make_user(app):
-    """Return a function that creates an account: role, and a therapist slug for therapists."""
-    counter = iter(range(1000))
-
-    def make(role: str, slug: str | None = None, email: str | None = None):
-        therapist_id = None
-        if slug:
-            therapist_id = db.session.scalar(sa.select(Therapist.id).where(Therapist.slug == slug))
-        email = email or f"{role}{next(counter)}@harbor.example"
-        return create_user(email, PASSWORD, role, name=role.title(), therapist_id=therapist_id)
-
-    return make
 
 
 def csrf_from(html: str) -> str:

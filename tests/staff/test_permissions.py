@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from intake.extensions import db
 from intake.mail.models import OutboxMessage
-from tests.conftest import book_first_time
+from tests.conftest import book_directly
 from tests.staff.conftest import sign_in
 
 ROLES = ["anonymous", "admin", "front_desk", "therapist"]
@@ -56,8 +56,8 @@ WRITES = [
 @pytest.fixture
 def world(app, client, demo, make_user):
     """Sam's held request, Maya's booking, one account per role; returns the URL values."""
-    own = book_first_time(app.test_client(), "sam-whitaker")
-    other = book_first_time(app.test_client(), "maya-chen", email="other@client.example")
+    own = book_directly("sam-whitaker")
+    other = book_directly("maya-chen", email="other@client.example")
     users = {"admin": make_user("admin"), "front_desk": make_user("front_desk"),
              "therapist": make_user("therapist", "sam-whitaker")}
     email = db.session.scalar(sa.select(OutboxMessage.id).where(

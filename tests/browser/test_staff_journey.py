@@ -1,0 +1,109 @@
+"""The front desk in real Chromium: sign in, confirm a request in place with htmx, and the
+updated invites reach the SMTP server. axe-core checks every staff page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from icalendar import Calendar
+from playwright.sync_api import expect
+
+from intake.appointments.models import Appointment
+from intake.extensions import db
+from intake.mail.delivery import deliver_due
+from tests.browser.conftest import axe_violations
+from tests.conftest import PASSWORD, book_directly
+
+
+def check(page, name):
+    assert axe_violations(page) == [], name
+
+
+def sign_in(page, base, email):
+    page.goto(f"{base}/staff/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_front_desk_confirms_in_place_and_both_get_sequence_plus_one(
+    app, live_server, open_context, demo, smtp, make_user
+):
+    held = book_directly("sam-whitaker")
+    declined = book_directly("daniel-okafor", modality="emdr",
+                               kind="individual", concerns=["trauma"], email="b@client.example")
+    deliver_due()
+    desk = make_user("front_desk")
+    page = open_context().new_page()
+    sign_in(page, live_server, "nobody@harbor.example")
+    expect(page.get_by_text("don't match an active account")).to_be_visible()
+    check(page, "login error")
+    sign_in(page, live_server, desk.email)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    check(page, "dashboard")
+
+    page.evaluate("window.__samePage = true")
+    row = page.locator(f"#request-{held.id}")
+    row.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Confirmed. Updated invites are on their way.")).to_be_visible()
+    assert page.evaluate("window.__samePage") is True  # done in place, with the CSRF header
+
+    other = page.locator(f"#request-{declined.id}")
+    other.get_by_text("Decline", exact=True).click()
+    other.get_by_label("A kind note to the client").fill("Daniel is fully booked this month.")
+    other.get_by_role("button", name="Decline and tell the client").click()
+    expect(page.get_by_text("Declined. The client has been told kindly")).to_be_visible()
+
+    db.session.rollback()  # end this thread's read snapshot to see the server's writes
+    assert db.session.get(Appointment, held.id).status == "confirmed"
+    assert db.session.get(Appointment, declined.id).status == "declined"
+    assert deliver_due().sent == 4
+    updates = smtp.messages[4:]
+    confirmed = [m for m in updates if "onfirmed" in m["Subject"]]
+    cancelled = [m for m in updates if "onfirmed" not in m["Subject"]]
+    assert len(confirmed) == 2 and len(cancelled) == 2
+    for message, method in [(m, "REQUEST") for m in confirmed] + [(m, "CANCEL")
+                                                                   for m in cancelled]:
+        (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        event = Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
+        assert part.get_param("method") == method
+        assert event["SEQUENCE"] == 1
+
+    # Every staff page passes axe.
+    page.get_by_role("link", name="Search").click()
+    page.get_by_label("Client name or email").fill("alex")
+    page.get_by_role("button", name="Search").click()
+    check(page, "search")
+    page.goto(f"{live_server}/staff/intakes/{held.intake_id}")
+    expect(page.get_by_text("same fight about chores")).to_be_visible()
+    check(page, "intake")
+    page.goto(f"{live_server}/staff/appointments/{held.id}")
+    check(page, "appointment")
+    page.goto(f"{live_server}/staff/week?therapist=sam-whitaker&week="
+              f"{held.starts_at.date().isoformat()}")
+    expect(page.locator(".block.confirmed")).to_have_count(1)
+    check(page, "week grid")
+    page.goto(f"{live_server}/staff/week")
+    check(page, "practice week")
+
+
+def test_admin_pages_are_accessible(app, live_server, open_context, demo, make_user):
+    admin = make_user("admin")
+    page = open_context().new_page()
+    sign_in(page, live_server, admin.email)
+    for path in ["/staff/admin/accounts", "/staff/admin/audit", "/staff/therapists",
+                 "/staff/therapists/maya-chen", "/staff/therapists/maya-chen/hours",
+                 "/staff/therapists/maya-chen/time-off", "/staff/schedule?therapist=maya-chen"]:
+        page.goto(live_server + path)
+        assert page.locator("h1").count() == 1, path
+        check(page, path)
+    # A bad hours form in the browser: the message is shown and nothing changes.
+    page.goto(live_server + "/staff/therapists/maya-chen/hours")
+    page.get_by_label("Monday range 1 starts").fill("12:00")
+    page.get_by_label("Monday range 1 ends").fill("09:00")
+    page.get_by_role("button", name="Save hours and rules").click()
+    expect(page.get_by_text("Each range must end after it starts.")).to_be_visible()
+    check(page, "hours error")
+    db.session.rollback()
+    count = db.session.scalar(sa.text("select count(*) from weekly_hours where therapist_id = "
+                                      "(select id from therapist where slug = 'maya-chen')"))
+    assert count == 4
