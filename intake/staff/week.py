@@ -107,6 +107,12 @@ def show():
         for off in time_off:
             for day, _, _ in _pieces(off.starts_at, off.ends_at, tz, monday):
                 by_cell.setdefault((off.therapist_id, day), []).append(("off", off))
+        hours: dict[tuple[int, int], list] = {}
+        for t in shown:
+            for s, e in working_intervals(hours_for(t), t.timezone, start, end):
+                for day, lo, hi in _pieces(s, e, tz, monday):
+                    hours.setdefault((t.id, day), []).append((lo, hi))
+        context["hours"] = hours
         return render_template("staff/week_practice.html", cells=by_cell, **context)
     intervals = [("hours", s, e, "", None)
                  for s, e in working_intervals(hours_for(therapist), zone, start, end)]
