@@ -24,6 +24,7 @@ from ..therapists.models import Therapist
 from .matching import candidate_for, wish_for
 from .models import (
     ACCEPTED,
+    CANCELLED,
     CONFIRMED,
     DECLINED,
     EXPIRED,
@@ -357,3 +358,21 @@ def expire_holds(now: datetime | None = None) -> int:
                     rebook_url=_rebook_link(appointment))
             expired += 1
     return expired
+
+
+def cancel(appointment_id: int, by_user_id: int | None, now: datetime | None = None):
+    """Cancel an active appointment for the practice: the time is free again and both parties
+    get METHOD:CANCEL. Return it."""
+    now = now or now_utc()
+    with unit_of_work() as session:
+        appointment = _locked(session, appointment_id)
+        if appointment.status not in (HELD, CONFIRMED):
+            raise StateError("This appointment is no longer active.")
+        appointment.status = CANCELLED
+        appointment.ended_at = now
+        appointment.sequence += 1
+        _withdraw_proposals(session, appointment.id)
+        audit.record(session, "cancel", by_user_id, "appointment", appointment.id)
+        _notify(session, appointment, CANCEL, "cancelled_client", "cancelled_therapist",
+                rebook_url=_rebook_link(appointment))
+    return appointment

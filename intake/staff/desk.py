@@ -142,6 +142,22 @@ def _parse(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
+@bp.post("/appointments/<int:appointment_id>/cancel")
+@role_required(*DESK)
+def cancel(appointment_id: int):
+    """Cancel an appointment for the practice; both parties are told and the time is free."""
+    _appointment_or_404(appointment_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        appointments.cancel(appointment_id, current_user.id)
+    except appointments.BookingError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Cancelled. Both have been told and the time is free again.", "info")
+    return redirect(url_for("desk.appointment", appointment_id=appointment_id), 303)
+
+
 @bp.post("/intakes/<int:intake_id>/acknowledge")
 @role_required(*DESK)
 def acknowledge(intake_id: int):

@@ -218,3 +218,20 @@ def test_failed_emails_are_shown_and_can_be_retried(client, desk, held, smtp):
         client.post(f"/staff/emails/{row.id}/retry", data={"csrf_token": token(client)})
     assert deliver_due().sent == 2
     assert len(audit_rows("retry_email")) == 2
+
+
+def test_cancelling_a_confirmed_appointment_withdraws_both_invites(client, desk, demo, smtp):
+    from tests.conftest import book_directly
+
+    confirmed = book_directly("maya-chen")
+    deliver_due()
+    response = client.post(f"/staff/appointments/{confirmed.id}/cancel",
+                           data={"csrf_token": token(client)})
+    assert response.status_code == 303
+    assert deliver_due().sent == 2
+    for message in smtp.messages[2:]:
+        method, event, cal_method = invite_of(message)
+        assert method == cal_method == "CANCEL"
+        assert event["STATUS"] == "CANCELLED" and event["SEQUENCE"] == 1
+        assert str(event["UID"]) == confirmed.uid
+    assert [e.record_id for e in audit_rows("cancel")] == [confirmed.id]
