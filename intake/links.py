@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-REBOOK = "rebook"
-PROPOSAL = "proposal"
-MAX_AGE = {REBOOK: 14 * 24 * 3600, PROPOSAL: 7 * 24 * 3600}
+REBOOK = "rebook"  # an intake id: choose a time again after a decline, cancel or expiry
+INSTEAD = "instead"  # a held appointment id: choose another time in its place
+PROPOSAL = "proposal"  # a proposal id: accept the time the front desk offered
+MAX_AGE = {REBOOK: 14 * 24 * 3600, INSTEAD: 7 * 24 * 3600, PROPOSAL: 7 * 24 * 3600}
 
 
 def _signer(purpose: str) -> URLSafeTimedSerializer:

@@ -73,12 +73,14 @@ def meeting_format(intake: Intake, therapist: Therapist) -> str:
 
 def book(
     intake: Intake, therapist: Therapist, starts_at: datetime, key: str,
-    now: datetime | None = None,
+    now: datetime | None = None, replaces: int | None = None,
 ) -> Booked:
     """Hold `starts_at` with `therapist` for the intake and queue both invites; return it.
 
-    The same idempotency `key` always returns the first booking made with it. Raises NotAFit,
-    TimeNotOpen or TimeTaken (a race lost to another booking) without changing anything.
+    With `replaces` (a held appointment of the same intake whose time the client turned down),
+    that one is withdrawn in the same transaction. The same idempotency `key` always returns the
+    first booking made with it. Raises NotAFit, TimeNotOpen or TimeTaken (a race lost to another
+    booking) without changing anything.
     """
     now = now or now_utc()
     existing = _by_key(key)
@@ -101,6 +103,8 @@ def book(
             appointment = _hold(session, intake, therapist, starts_at, key, now)
             session.flush()
             _queue_invites(session, appointment)
+            if replaces:
+                _withdraw_replaced(session, replaces, intake.id, now)
     except IntegrityError:
         existing = _by_key(key)
         if existing is not None:
@@ -235,6 +239,24 @@ def _locked(session, appointment_id: int) -> Appointment:
     return appointment
 
 
+def _withdraw_replaced(session, appointment_id: int, intake_id: int, now: datetime) -> None:
+    """Cancel the held appointment a client replaced with a new booking (CANCEL to both)."""
+    old = _locked(session, appointment_id)
+    if old.intake_id != intake_id or old.status != HELD:
+        return
+    old.status = CANCELLED
+    old.ended_at = now
+    old.sequence += 1
+    _withdraw_proposals(session, old.id)
+    audit.record(session, "cancel", None, "appointment", old.id, detail="replaced by client")
+    _notify(session, old, CANCEL, "replaced_client", "cancelled_therapist")
+
+
+def _instead_link(appointment: Appointment) -> str:
+    """Return the client's signed link to choose another time in place of a held one."""
+    return links.external("intakes.instead", token=links.make(links.INSTEAD, appointment.id))
+
+
 def _rebook_link(appointment: Appointment) -> str:
     """Return the client's signed link to choose another time."""
     return links.external("intakes.again", token=links.make(links.REBOOK, appointment.intake_id))
@@ -308,7 +330,7 @@ def propose(appointment_id: int, starts_at: datetime, by_user_id: int | None,
         audit.record(session, "propose", by_user_id, "appointment", appointment.id)
         _notify(session, appointment, None, "proposed_client", None, proposal=proposal,
                 proposal_url=links.external("proposals.show", token=token),
-                rebook_url=_rebook_link(appointment))
+                rebook_url=_instead_link(appointment))
     return proposal
 
 

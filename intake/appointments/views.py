@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from ..database import now_utc
 from ..extensions import db, limiter
@@ -141,12 +141,15 @@ def book(reference: str, slug: str):
     if not form.validate_on_submit() or starts_at is None:
         return _unavailable(intake, therapist, zone,
                             "We couldn't read the time you chose. Please pick it again.", 422)
+    replaces = session.get("replacing", {}).get(reference)
     try:
-        booked = services.book(intake, therapist, starts_at, form.key.data)
+        booked = services.book(intake, therapist, starts_at, form.key.data, replaces=replaces)
     except services.TimeTaken as exc:
         return _unavailable(intake, therapist, zone, exc.message, 409)
     except services.BookingError as exc:
         return _unavailable(intake, therapist, zone, exc.message, 422)
+    if replaces:
+        session["replacing"] = {k: v for k, v in session["replacing"].items() if k != reference}
     return redirect(url_for("appointments.booked", reference=reference,
                             uid=booked.appointment.uid), 303)
 

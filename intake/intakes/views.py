@@ -9,6 +9,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -159,4 +160,24 @@ def again(token: str):
     if intake is None:
         return render_template("intakes/link_invalid.html"), 404
     remember(intake)
+    return redirect(url_for("intakes.match", reference=intake.reference), 303)
+
+
+@bp.get("/choose-instead/<token>")
+def instead(token: str):
+    """Open the link from an offer email: choose another time in place of the held one."""
+    from .. import links
+    from ..appointments.models import HELD, Appointment
+    from ..extensions import db
+
+    appointment_id = links.read(links.INSTEAD, token)
+    appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
+    if appointment is None:
+        return render_template("intakes/link_invalid.html"), 404
+    intake = appointment.intake
+    remember(intake)
+    if appointment.status == HELD:
+        replacing = dict(session.get("replacing", {}))
+        replacing[intake.reference] = appointment.id
+        session["replacing"] = replacing
     return redirect(url_for("intakes.match", reference=intake.reference), 303)

@@ -235,3 +235,43 @@ def test_cancelling_a_confirmed_appointment_withdraws_both_invites(client, desk,
         assert event["STATUS"] == "CANCELLED" and event["SEQUENCE"] == 1
         assert str(event["UID"]) == confirmed.uid
     assert [e.record_id for e in audit_rows("cancel")] == [confirmed.id]
+
+
+def test_choosing_another_time_instead_of_an_offer_withdraws_the_old_request(
+    client, app, desk, held, smtp
+):
+    import re
+
+    from tests.conftest import hidden_inputs, slot_links
+
+    offered = re.search(r'name="start" value="([^"]+)"', client.get("/staff/").text).group(1)
+    client.post(f"/staff/appointments/{held.id}/propose",
+                data={"csrf_token": token(client), "start": offered})
+    deliver_due()
+    offer_mail = [m for m in smtp.messages if "Another time" in m["Subject"]][0]
+    text = offer_mail.get_body(("plain",)).get_content()
+    instead = next(line for line in text.splitlines() if "/choose-instead/" in line).strip()
+    browser = app.test_client()
+    landing = browser.get(instead.replace("http://127.0.0.1:5000", ""))
+    assert landing.status_code == 303
+    times = browser.get(landing.headers["Location"].replace("/match", "/times/sam-whitaker"))
+    link = [u for u in slot_links(times.text) if offered.replace("+", "%2B") not in u][0]
+    review = browser.get(link)
+    action = re.search(r'<form method="post" action="([^"]+)"', review.text).group(1)
+    assert browser.post(action, data=hidden_inputs(review.text)).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Appointment, held.id).status == "cancelled"
+    assert db.session.scalar(sa.select(Proposal.status)) == "withdrawn"
+    active = db.session.scalars(sa.select(Appointment).where(Appointment.status == "held")).all()
+    assert len(active) == 1 and active[0].intake_id == held.intake_id
+    deliver_due()
+    cancels = [m for m in smtp.messages if invite_of_or_none(m) == "CANCEL"]
+    assert len(cancels) == 2
+    for message in cancels:
+        _, event, _ = invite_of(message)
+        assert str(event["UID"]) == held.uid and event["SEQUENCE"] == 1
+
+
+def invite_of_or_none(message):
+    parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    return parts[0].get_param("method") if parts else None
