@@ -8,6 +8,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 REBOOK = "rebook"  # an intake id: choose a time again after a decline, cancel or expiry
 INSTEAD = "instead"  # a held appointment id: choose another time in its place
 PROPOSAL = "proposal"  # a proposal id: accept the time the front desk offered
+MANAGE = "manage"  # [appointment id, link version]: the client's own appointment page
 MAX_AGE = {REBOOK: 14 * 24 * 3600, INSTEAD: 7 * 24 * 3600, PROPOSAL: 7 * 24 * 3600}
 
 
@@ -16,20 +17,45 @@ def _signer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"link:{purpose}")
 
 
-def make(purpose: str, record_id: int) -> str:
-    """Return a token for a record id and purpose."""
+def make(purpose: str, record_id: int | list[int]) -> str:
+    """Return a token for a record id (or ids) and purpose."""
     return _signer(purpose).dumps(record_id)
+
+
+def _max_age(purpose: str) -> int:
+    if purpose == MANAGE:
+        return current_app.config["MANAGE_LINK_DAYS"] * 24 * 3600
+    return MAX_AGE[purpose]
+
+
+def _load(purpose: str, token: str):
+    """Return the payload of a valid, unexpired token for `purpose`, or None."""
+    if not token or len(token) > 200:
+        return None
+    try:
+        return _signer(purpose).loads(token, max_age=_max_age(purpose))
+    except BadSignature:
+        return None
 
 
 def read(purpose: str, token: str) -> int | None:
     """Return the record id in a valid, unexpired token for `purpose`, or None."""
-    if not token or len(token) > 200:
-        return None
-    try:
-        value = _signer(purpose).loads(token, max_age=MAX_AGE[purpose])
-    except BadSignature:
-        return None
-    return value if isinstance(value, int) else None
+    value = _load(purpose, token)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def manage_token(appointment) -> str:
+    """Return the token of the client's manage link for the appointment's current version."""
+    return make(MANAGE, [appointment.id, appointment.link_version])
+
+
+def read_manage(token: str) -> tuple[int, int] | None:
+    """Return (appointment id, link version) from a manage token, or None."""
+    value = _load(MANAGE, token)
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        return value[0], value[1]
+    return None
 
 
 def external(endpoint: str, **values) -> str:

@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from . import models  # noqa: F401  (every table known to migrations)
+    from .appointments.manage import bp as manage_bp
     from .appointments.offers import bp as offers_bp
     from .appointments.views import bp as appointments_bp
     from .cli import register
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(intakes_bp)
     app.register_blueprint(appointments_bp)
     app.register_blueprint(offers_bp)
+    app.register_blueprint(manage_bp)
     init_login(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(desk_bp)

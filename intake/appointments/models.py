@@ -60,6 +60,13 @@ class Appointment(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decline_message: Mapped[str] = mapped_column(sa.String(1000), default="")
+    # Raised on every change the client must hear about; older manage links stop working.
+    link_version: Mapped[int] = mapped_column(default=0)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A client's request, inside the cancellation window, for the front desk to act on.
+    change_request: Mapped[str] = mapped_column(sa.String(16), default="")
+    change_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
 
     therapist = relationship("Therapist")
     intake = relationship("Intake")

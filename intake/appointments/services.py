@@ -194,6 +194,7 @@ def _context(appointment: Appointment, **extra) -> dict:
         "location": location_of(appointment),
         "format_label": FORMATS[appointment.format],
         "hold_hours": current_app.config["HOLD_HOURS"],
+        "manage_url": links.external("manage.show", token=links.manage_token(appointment)),
         **extra,
     }
 
@@ -397,4 +398,86 @@ def cancel(appointment_id: int, by_user_id: int | None, now: datetime | None = N
         audit.record(session, "cancel", by_user_id, "appointment", appointment.id)
         _notify(session, appointment, CANCEL, "cancelled_client", "cancelled_therapist",
                 rebook_url=_rebook_link(appointment))
+    return appointment
+
+
+# ---------------------------------------------------------------- the client's own changes
+
+
+def inside_window(appointment: Appointment, now: datetime | None = None) -> bool:
+    """Return True when the appointment starts within the practice's cancellation window."""
+    now = now or now_utc()
+    window = timedelta(hours=current_app.config["CANCELLATION_WINDOW_HOURS"])
+    return appointment.starts_at - now < window
+
+
+def _client_change(session, appointment_id: int, version: int, now: datetime) -> Appointment:
+    """Return the appointment a client's link may still change, or raise StateError."""
+    appointment = _locked(session, appointment_id)
+    if appointment.link_version != version or appointment.status not in (HELD, CONFIRMED):
+        raise StateError("This link is no longer valid: the appointment has changed since.")
+    if appointment.starts_at <= now:
+        raise StateError("This appointment has already started.")
+    if inside_window(appointment, now):
+        raise StateError("It's too close to the appointment to change it here. Please call us.")
+    return appointment
+
+
+def reschedule(appointment_id: int, version: int, starts_at: datetime,
+               now: datetime | None = None) -> Appointment:
+    """Move the appointment to another open time of its therapist (same UID, SEQUENCE+1) and
+    send both the update. Return it. Raises StateError, TimeNotOpen or TimeTaken."""
+    now = now or now_utc()
+    try:
+        with unit_of_work() as session:
+            appointment = _client_change(session, appointment_id, version, now)
+            if not is_open(appointment.therapist, starts_at, now, ignore=appointment.id):
+                raise TimeNotOpen("That time isn't available. Please choose one of the open "
+                                  "times shown.")
+            length = appointment.ends_at - appointment.starts_at
+            appointment.starts_at, appointment.ends_at = starts_at, starts_at + length
+            appointment.sequence += 1
+            appointment.link_version += 1
+            appointment.reminder_sent_at = None
+            if appointment.status == HELD:
+                appointment.hold_expires_at = now + timedelta(
+                    hours=current_app.config["HOLD_HOURS"])
+            _withdraw_proposals(session, appointment.id)
+            session.flush()
+            audit.record(session, "reschedule", None, "appointment", appointment.id,
+                         detail="by client")
+            _notify(session, appointment, REQUEST, "rescheduled_client", "rescheduled_therapist")
+    except IntegrityError:
+        raise TimeTaken("Someone booked that time a moment ago.") from None
+    return appointment
+
+
+def cancel_by_client(appointment_id: int, version: int, now: datetime | None = None):
+    """Cancel at the client's request: METHOD:CANCEL to both, the time free again. Return it."""
+    now = now or now_utc()
+    with unit_of_work() as session:
+        appointment = _client_change(session, appointment_id, version, now)
+        appointment.status = CANCELLED
+        appointment.ended_at = now
+        appointment.sequence += 1
+        appointment.link_version += 1
+        _withdraw_proposals(session, appointment.id)
+        audit.record(session, "cancel", None, "appointment", appointment.id, detail="by client")
+        _notify(session, appointment, CANCEL, "cancelled_by_client", "cancelled_therapist",
+                rebook_url=_rebook_link(appointment))
+    return appointment
+
+
+def request_change(appointment_id: int, version: int, kind: str,
+                   now: datetime | None = None) -> Appointment:
+    """Inside the window: record the client's wish (cancel or reschedule) for the front desk."""
+    if kind not in ("cancel", "reschedule"):
+        raise StateError("Choose whether to cancel or to find another time.")
+    now = now or now_utc()
+    with unit_of_work() as session:
+        appointment = _locked(session, appointment_id)
+        if appointment.link_version != version or appointment.status not in (HELD, CONFIRMED):
+            raise StateError("This link is no longer valid: the appointment has changed since.")
+        appointment.change_request = kind
+        appointment.change_requested_at = now
     return appointment

@@ -45,12 +45,14 @@ def _week_start(value: str | None, zone: str, today: date) -> date:
     return asked - timedelta(days=asked.weekday())
 
 
-def week_of_times(therapist: Therapist, zone: str, monday: date, now: datetime) -> dict:
+def week_of_times(
+    therapist: Therapist, zone: str, monday: date, now: datetime, ignore: int | None = None
+) -> dict:
     """Return one week of open times for display: days in `zone`, each with its slots."""
     tz = ZoneInfo(zone)
     start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
-    slots = open_times(therapist, start, end, now)
+    slots = open_times(therapist, start, end, now, ignore)
     days = []
     for offset in range(7):
         d = monday + timedelta(days=offset)
@@ -80,7 +82,13 @@ def times(reference: str, slug: str):
         if soonest:
             first = soonest[0].starts_at.astimezone(ZoneInfo(zone)).date()
             week = week_of_times(therapist, zone, first - timedelta(days=first.weekday()), now)
-    context = {"intake": intake, "therapist": therapist, "zone": zone, "week": week}
+    context = {
+        "intake": intake, "therapist": therapist, "zone": zone, "week": week,
+        "week_href": lambda d: url_for("appointments.times", reference=reference, slug=slug,
+                                       week=d.isoformat(), tz=zone),
+        "slot_href": lambda slot: url_for("appointments.review", reference=reference,
+                                          slug=slug, start=slot.starts_at.isoformat(), tz=zone),
+    }
     if request.headers.get("HX-Request"):
         return render_template("appointments/_week.html", **context)
     return render_template("appointments/times.html", **context)

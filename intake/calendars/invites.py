@@ -51,6 +51,38 @@ def _address(party: Party, **params: str) -> vCalAddress:
     return address
 
 
+def build_calendar_file(data: InviteData) -> bytes:
+    """Return an .ics file for "add to calendar": the event alone, no METHOD, no attendees.
+
+    It keeps the invites' UID, so a calendar that already has the invite updates that event.
+    """
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add_component(_event(data, data.status))
+    return cal.to_ical()
+
+
+def _event(data: InviteData, status: str) -> Event:
+    """Return the VEVENT with everything but the organizer and attendees."""
+    event = Event()
+    event.add("uid", data.uid)
+    event.add("sequence", data.sequence)
+    event.add("dtstamp", data.stamp)
+    event.add("dtstart", data.starts_at)
+    event.add("dtend", data.ends_at)
+    event.add("summary", data.summary)
+    if data.location:
+        event.add("location", data.location)
+    event.add("description", data.description)
+    event.add("url", data.url)
+    event.add("status", status)
+    event.add("transp", "OPAQUE")
+    event.add("class", "PRIVATE")
+    return event
+
+
 def build_invite(data: InviteData, method: str) -> bytes:
     """Return the iCalendar bytes (CRLF, folded) for `method` (REQUEST or CANCEL).
 
@@ -64,20 +96,7 @@ def build_invite(data: InviteData, method: str) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("method", method)
 
-    event = Event()
-    event.add("uid", data.uid)
-    event.add("sequence", data.sequence)
-    event.add("dtstamp", data.stamp)
-    event.add("dtstart", data.starts_at)
-    event.add("dtend", data.ends_at)
-    event.add("summary", data.summary)
-    if data.location:
-        event.add("location", data.location)
-    event.add("description", data.description)
-    event.add("url", data.url)
-    event.add("status", "CANCELLED" if method == CANCEL else data.status)
-    event.add("transp", "OPAQUE")
-    event.add("class", "PRIVATE")
+    event = _event(data, "CANCELLED" if method == CANCEL else data.status)
     event.add("organizer", _address(data.organizer))
     for party in data.attendees:
         event.add(

@@ -48,6 +48,8 @@ class Intake(db.Model):
     phone: Mapped[str] = mapped_column(sa.String(40), default="")
     consent_contact: Mapped[bool] = mapped_column(default=False)
     consent_privacy: Mapped[bool] = mapped_column(default=False)
+    # Discreet contact: no reminders or other optional emails.
+    discreet: Mapped[bool] = mapped_column(default=False)
     # Set when no therapist fits and the person asks to be contacted instead.
     contact_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Set when a staff member has seen an urgent intake or a contact request and taken it on.

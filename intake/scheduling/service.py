@@ -33,11 +33,12 @@ def hours_for(therapist: Therapist) -> tuple[HoursRange, ...]:
 
 
 def busy_between(
-    therapist_id: int, start: datetime, end: datetime
+    therapist_id: int, start: datetime, end: datetime, ignore: int | None = None
 ) -> list[tuple[datetime, datetime]]:
     """Return busy intervals (active appointments, open proposals, time off) touching [start, end).
 
-    Appointments are read through the (therapist_id, starts_at) index, bounded on both sides.
+    Appointments are read through the (therapist_id, starts_at) index, bounded on both sides;
+    `ignore` leaves out one appointment (the one being moved).
     """
     appts = db.session.execute(
         sa.select(Appointment.starts_at, Appointment.ends_at).where(
@@ -46,6 +47,7 @@ def busy_between(
             Appointment.starts_at >= start - LOOKBACK,
             Appointment.starts_at < end,
             Appointment.ends_at > start,
+            Appointment.id != (ignore or 0),
         )
     ).all()
     off = db.session.execute(
@@ -67,13 +69,18 @@ def busy_between(
     return [(s, e) for s, e in [*appts, *off, *proposed]]
 
 
-def open_times(therapist: Therapist, start: datetime, end: datetime, now: datetime) -> list[Slot]:
-    """Return the therapist's open times starting inside [start, end)."""
+def open_times(
+    therapist: Therapist, start: datetime, end: datetime, now: datetime,
+    ignore: int | None = None,
+) -> list[Slot]:
+    """Return the therapist's open times starting inside [start, end) (`ignore`: an
+    appointment whose own time counts as free, when moving it)."""
     rules = rules_for(therapist)
     # Positions within a working range depend on the busy times earlier in that range, so read
     # a day either side: every range touching the window (none is longer than a day) is seen
     # whole, and a time offered on a page is judged the same way when it is booked.
-    busy = busy_between(therapist.id, start - timedelta(days=1), end + timedelta(days=1))
+    busy = busy_between(therapist.id, start - timedelta(days=1), end + timedelta(days=1),
+                        ignore)
     return open_slots(hours_for(therapist), rules, busy, now, start, end)
 
 
@@ -89,7 +96,9 @@ def next_open_times(therapist: Therapist, now: datetime, count: int = 3) -> list
     return found[:count]
 
 
-def is_open(therapist: Therapist, starts_at: datetime, now: datetime) -> bool:
+def is_open(
+    therapist: Therapist, starts_at: datetime, now: datetime, ignore: int | None = None
+) -> bool:
     """Return True when `starts_at` is one of the therapist's open times right now."""
-    slots = open_times(therapist, starts_at, starts_at + timedelta(minutes=1), now)
+    slots = open_times(therapist, starts_at, starts_at + timedelta(minutes=1), now, ignore)
     return any(s.starts_at == starts_at for s in slots)

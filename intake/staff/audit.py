@@ -16,6 +16,8 @@ ACTIONS = {
     "decline": "Declined appointment",
     "propose": "Proposed another time",
     "cancel": "Cancelled appointment",
+    "reschedule": "Rescheduled appointment",
+    "rotate_feed": "Rotated calendar feed address",
     "retry_email": "Retried email",
     "edit_hours": "Edited hours",
     "edit_time_off": "Edited time off",

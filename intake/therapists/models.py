@@ -38,6 +38,12 @@ class Therapist(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     photo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)
     photo_type: Mapped[str] = mapped_column(sa.String(20), default="")
+    # Subscription feed: the URL's token is derived from a random salt and the app's secret,
+    # so it can be shown again; only its hash is looked up.
+    feed_salt: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, unique=True)
+    feed_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    invite_emails: Mapped[bool] = mapped_column(default=True)
 
     hours = relationship(
         "WeeklyHours", back_populates="therapist", cascade="all, delete-orphan",

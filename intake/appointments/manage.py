@@ -1,0 +1,132 @@
+"""The client's own appointment page, reached from the signed link in every email."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+
+from .. import links
+from ..calendars.invites import build_calendar_file
+from ..database import now_utc
+from ..extensions import db
+from . import services
+from .models import ACTIVE_STATUSES, Appointment
+from .views import _parse_start, week_of_times
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+
+def _load(token: str) -> tuple[Appointment | None, int, str]:
+    """Return (appointment, link version, problem) for a manage token."""
+    found = links.read_manage(token)
+    if found is None:
+        return None, 0, "invalid"
+    appointment = db.session.get(Appointment, found[0])
+    if appointment is None:
+        return None, 0, "invalid"
+    if appointment.link_version != found[1]:
+        return appointment, found[1], "outdated"
+    return appointment, found[1], ""
+
+
+def _problem_page(problem: str, appointment: Appointment | None):
+    """Return the kind page for a link that cannot be used."""
+    return render_template("manage/problem.html", problem=problem,
+                           appointment=appointment), 404 if problem == "invalid" else 410
+
+
+def _page(token: str, appointment: Appointment, **extra):
+    now = now_utc()
+    return render_template(
+        "manage/show.html", token=token, appointment=appointment,
+        zone=appointment.client_timezone, form=FlaskForm(),
+        active=appointment.status in ACTIVE_STATUSES and appointment.starts_at > now,
+        inside_window=services.inside_window(appointment, now),
+        window_hours=current_app.config["CANCELLATION_WINDOW_HOURS"],
+        location=services.location_of(appointment), **extra)
+
+
+@bp.get("/<token>")
+def show(token: str):
+    """Return the appointment in the client's zone with the choices the practice allows."""
+    appointment, _, problem = _load(token)
+    if problem:
+        return _problem_page(problem, appointment)
+    return _page(token, appointment)
+
+
+@bp.get("/<token>/calendar.ics")
+def calendar_file(token: str):
+    """Return the appointment as an .ics file to add to a calendar (same UID as the invites)."""
+    appointment, _, problem = _load(token)
+    if problem:
+        return _problem_page(problem, appointment)
+    body = build_calendar_file(services.invite_data(
+        appointment, f"Consultation with {appointment.therapist.name}"))
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": 'attachment; filename="consultation.ics"'})
+
+
+@bp.post("/<token>/cancel")
+def cancel(token: str):
+    """Cancel outside the window; inside it, pass the wish to the front desk."""
+    appointment, version, problem = _load(token)
+    if problem:
+        return _problem_page(problem, appointment)
+    if not FlaskForm().validate_on_submit():
+        return _page(token, appointment, message="Please try again."), 400
+    try:
+        if services.inside_window(appointment):
+            services.request_change(appointment.id, version, "cancel")
+            return _page(token, appointment, requested="cancel")
+        services.cancel_by_client(appointment.id, version)
+    except services.BookingError as exc:
+        return _page(token, appointment, message=exc.message), 409
+    return render_template("manage/cancelled.html", appointment=appointment,
+                           zone=appointment.client_timezone,
+                           rebook_url=url_for("intakes.again", token=links.make(
+                               links.REBOOK, appointment.intake_id)))
+
+
+@bp.route("/<token>/reschedule", methods=["GET", "POST"])
+def reschedule(token: str):
+    """Show open times of the same therapist; move the appointment to the one chosen."""
+    appointment, version, problem = _load(token)
+    if problem:
+        return _problem_page(problem, appointment)
+    if services.inside_window(appointment):
+        if request.method == "POST" and FlaskForm().validate_on_submit():
+            services.request_change(appointment.id, version, "reschedule")
+            return _page(token, appointment, requested="reschedule")
+        return _page(token, appointment)
+    zone = appointment.client_timezone
+    now = now_utc()
+    if request.method == "POST":
+        form = FlaskForm()
+        starts_at = _parse_start(request.form.get("start"))
+        if not form.validate_on_submit() or starts_at is None:
+            return _page(token, appointment, message="Please choose one of the open times."), 422
+        try:
+            moved = services.reschedule(appointment.id, version, starts_at)
+        except services.BookingError as exc:
+            return _page(token, appointment, message=exc.message), 409
+        return redirect(url_for("manage.show", token=links.manage_token(moved), moved=1), 303)
+    tz = ZoneInfo(zone)
+    try:
+        asked = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        asked = appointment.starts_at.astimezone(tz).date()
+    monday = asked - timedelta(days=asked.weekday())
+    week = week_of_times(appointment.therapist, zone, monday, now,
+                         ignore=appointment.id)
+    context = {
+        "week": week, "zone": zone, "appointment": appointment, "token": token,
+        "therapist": appointment.therapist, "form": FlaskForm(),
+        "week_href": lambda d: url_for("manage.reschedule", token=token, week=d.isoformat()),
+    }
+    if request.headers.get("HX-Request"):
+        return render_template("manage/_week.html", **context)
+    return render_template("manage/reschedule.html", **context)
