@@ -309,16 +309,16 @@ def decline(appointment_id: int, by_user_id: int | None, message: str = "",
 
 def propose(appointment_id: int, starts_at: datetime, by_user_id: int | None,
             now: datetime | None = None) -> Proposal:
-    """Offer the client another open time for a held appointment; return the proposal.
+    """Offer the client another open time for an active appointment; return the proposal.
 
     The proposed time is kept free for them until they answer or the hold ends.
     """
     now = now or now_utc()
     with unit_of_work() as session:
         appointment = _locked(session, appointment_id)
-        if appointment.status != HELD:
-            raise StateError("This request was already dealt with.")
-        if not is_open(appointment.therapist, starts_at, now):
+        if appointment.status not in (HELD, CONFIRMED):
+            raise StateError("This appointment is no longer active.")
+        if not is_open(appointment.therapist, starts_at, now, ignore=appointment.id):
             raise TimeNotOpen("That time isn't open. Choose one of the open times.")
         _withdraw_proposals(session, appointment.id)
         proposal = Proposal(appointment_id=appointment.id, therapist_id=appointment.therapist_id,
@@ -347,7 +347,7 @@ def accept_proposal(proposal_id: int, now: datetime | None = None) -> Appointmen
             if proposal is None or proposal.status != OPEN:
                 raise StateError("This offer is no longer open.")
             appointment = _locked(session, proposal.appointment_id)
-            if appointment.status != HELD:
+            if appointment.status not in (HELD, CONFIRMED):
                 raise StateError("This offer is no longer open.")
             proposal.status = ACCEPTED
             appointment.starts_at, appointment.ends_at = proposal.starts_at, proposal.ends_at
@@ -355,6 +355,9 @@ def accept_proposal(proposal_id: int, now: datetime | None = None) -> Appointmen
             appointment.confirmed_at = now
             appointment.hold_expires_at = None
             appointment.sequence += 1
+            appointment.link_version += 1
+            appointment.reminder_sent_at = None
+            appointment.change_request = ""
             session.flush()
             _notify(session, appointment, REQUEST, "moved_client", "moved_therapist")
     except IntegrityError:

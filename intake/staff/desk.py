@@ -64,6 +64,7 @@ def home():
     requests = queries.waiting_requests()
     options = {a.id: next_open_times(a.therapist, now, 8) for a in requests}
     return render_template("staff/dashboard.html", urgent=queries.urgent_intakes(),
+                           changes=queries.change_requests(),
                            contacts=queries.contact_requests(), requests=requests,
                            options=options, now=now, decline_form=DeclineForm(),
                            propose_form=ProposeForm())
@@ -190,8 +191,10 @@ def intake(intake_id: int):
 def appointment(appointment_id: int):
     """Return an appointment with the emails it caused and their state."""
     record = _appointment_or_404(appointment_id)
+    active = record.is_active and current_user.role != THERAPIST
+    options = next_open_times(record.therapist, now_utc(), 8) if active else []
     return render_template("staff/appointment.html", appointment=record,
-                           emails=queries.emails_for(appointment_id),
+                           emails=queries.emails_for(appointment_id), options=options,
                            zone=record.therapist.timezone, form=FlaskForm())
 
 

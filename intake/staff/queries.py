@@ -22,6 +22,14 @@ def waiting_requests() -> list[Appointment]:
         .order_by(Appointment.created_at, Appointment.id)))
 
 
+def change_requests() -> list[Appointment]:
+    """Return active appointments whose client asked, inside the window, for a change."""
+    return list(db.session.scalars(
+        sa.select(Appointment).where(Appointment.change_request != "",
+                                     Appointment.status.in_(ACTIVE_STATUSES))
+        .order_by(Appointment.change_requested_at)))
+
+
 def urgent_intakes() -> list[Intake]:
     """Return urgent intakes nobody has acknowledged yet, oldest first."""
     return list(db.session.scalars(
