@@ -4,7 +4,6 @@ be used."""
 import re
 from datetime import timedelta
 
-import sqlalchemy as sa
 import vobject
 from icalendar import Calendar
 
