@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from .appointments.services import expire_holds
+from .appointments.services import expire_holds, send_reminders
 from .mail.delivery import deliver_due
 
 log = logging.getLogger(__name__)
@@ -13,13 +13,16 @@ log = logging.getLogger(__name__)
 def run_pass() -> str:
     """Run every job once; return a one-line report, empty when there was nothing to do.
 
-    Holds expire first, so the emails they cause go out in the same pass.
+    Holds expire and reminders are queued first, so their emails go out in the same pass.
     """
     expired = expire_holds()
+    reminded = send_reminders()
     mail = deliver_due()
     parts = []
     if expired:
         parts.append(f"holds: {expired} expired")
+    if reminded:
+        parts.append(f"reminders: {reminded} queued")
     if mail.sent or mail.retried or mail.failed:
         parts.append(f"email: {mail.sent} sent, {mail.retried} to retry, {mail.failed} failed")
     report = "; ".join(parts)

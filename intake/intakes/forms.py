@@ -154,6 +154,7 @@ class IntakeForm(FlaskForm):
         "The practice may contact me by email (and phone, if given) about my consultation",
         validators=[DataRequired("We need your permission to contact you about your "
                                  "consultation.")])
+    discreet = BooleanField("Please keep contact discreet: no reminder emails")
     consent_privacy = BooleanField(
         "I have read the privacy notice",
         validators=[DataRequired("Please read and accept the privacy notice to continue.")])
@@ -163,7 +164,8 @@ class IntakeForm(FlaskForm):
         ("What brings you", ("concerns", "story", "modality", "kind", "partner_name",
                              "partner_agreed", "partner_email")),
         ("Preferences", ("format", "language", "times", "timezone")),
-        ("Contact", ("name", "email", "phone", "consent_contact", "consent_privacy")),
+        ("Contact", ("name", "email", "phone", "discreet", "consent_contact",
+                     "consent_privacy")),
     )
 
     def __init__(self, *args, default_timezone: str = "UTC", **kwargs):

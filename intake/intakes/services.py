@@ -11,12 +11,12 @@ from .models import Intake
 
 INTAKE_FIELDS = (
     "concerns", "story", "modality", "kind", "partner_name", "partner_agreed", "partner_email",
-    "format", "language", "times", "timezone", "name", "email", "phone", "consent_contact",
-    "consent_privacy",
+    "format", "language", "times", "timezone", "name", "email", "phone", "discreet",
+    "consent_contact", "consent_privacy",
 )
 
 
-FLAGS = ("partner_agreed", "consent_contact", "consent_privacy")
+FLAGS = ("partner_agreed", "discreet", "consent_contact", "consent_privacy")
 
 
 def signals_risk(answer: str | None) -> bool:

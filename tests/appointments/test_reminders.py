@@ -1,0 +1,73 @@
+"""Reminders under a controlled clock: once, never for cancelled, never twice at once."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from intake.appointments import services
+from intake.extensions import db
+from intake.mail.delivery import deliver_due
+from intake.worker import run_pass
+from tests.conftest import book_directly
+
+both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+def reminders(smtp):
+    return [m for m in smtp.messages if m["Subject"].startswith("Reminder")]
+
+
+def at(monkeypatch, when):
+    monkeypatch.setattr(services, "now_utc", lambda: when)
+
+
+def test_one_reminder_a_day_before_in_the_clients_zone(app, demo, smtp, monkeypatch):
+    appointment = book_directly("maya-chen")
+    deliver_due()
+    at(monkeypatch, appointment.starts_at - timedelta(hours=30))
+    assert "reminders" not in run_pass()
+    at(monkeypatch, appointment.starts_at - timedelta(hours=23))
+    assert "reminders: 1 queued" in run_pass()
+    assert "reminders" not in run_pass()
+    (message,) = reminders(smtp)
+    text = message.get_body(("plain",)).get_content()
+    assert "GMT" in text and "/manage/" in text  # London in winter, with the manage link
+    assert "couples" not in text.lower() and "chores" not in text
+
+
+def test_no_reminder_for_cancelled_or_discreet_clients(app, demo, smtp, monkeypatch):
+    cancelled = book_directly("maya-chen")
+    discreet = book_directly("maya-chen", email="quiet@client.example", discreet=True)
+    services.cancel(cancelled.id, None)
+    at(monkeypatch, max(cancelled.starts_at, discreet.starts_at) - timedelta(hours=1))
+    run_pass()
+    assert reminders(smtp) == []
+
+
+@both_databases
+def test_two_workers_at_once_send_one_reminder(app, demo, smtp, monkeypatch):
+    appointment = book_directly("maya-chen")
+    deliver_due()
+    at(monkeypatch, appointment.starts_at - timedelta(hours=2))
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def worker():
+        with app.app_context():
+            try:
+                barrier.wait()
+                services.send_reminders()
+            except Exception as exc:  # noqa: BLE001  (reported below)
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    deliver_due()
+    assert len(reminders(smtp)) == 1
