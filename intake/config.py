@@ -72,6 +72,7 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "INTAKE_RATE_LIMIT": env.get("INTAKE_RATE_LIMIT") or "30 per hour;200 per day",
+        "FEED_RATE_LIMIT": env.get("FEED_RATE_LIMIT") or "120 per hour",
         "INTAKE_MIN_SECONDS": _int(env.get("INTAKE_MIN_SECONDS"), 3),
         "SESSION_IDLE_MINUTES": _int(env.get("SESSION_IDLE_MINUTES"), 30),
         "SESSION_MAX_HOURS": _int(env.get("SESSION_MAX_HOURS"), 12),

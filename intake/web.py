@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import formatting
+from . import formatting, logs
 from .database import install_sqlite_locking
 from .extensions import csrf, db, limiter, mail, migrate
 from .intakes.forms import timezone_choices
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     from .appointments.manage import bp as manage_bp
     from .appointments.offers import bp as offers_bp
     from .appointments.views import bp as appointments_bp
+    from .calendars.views import bp as feeds_bp
     from .cli import register
     from .intakes.views import bp as intakes_bp
     from .mail.views import bp as mail_bp
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(appointments_bp)
     app.register_blueprint(offers_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(feeds_bp)
     init_login(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(desk_bp)
@@ -56,6 +58,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(mail_bp)
     register(app)
 
+    logs.install()
     formatting.register(app)
     app.add_template_global(timezone_choices)
     app.after_request(_security_headers)

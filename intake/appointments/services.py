@@ -211,7 +211,7 @@ def _notify(session, appointment: Appointment, method: str | None, client_templa
         enqueue(session, client_template, client_template, client.name, client.email,
                 {**context, "zone": appointment.client_timezone},
                 invite=invite, method=method, appointment_id=appointment.id)
-    if therapist_template:
+    if therapist_template and therapist.invite_emails:
         invite = build_invite(invite_data(appointment, f"Consultation: {client.initials}"),
                               method) if method else None
         enqueue(session, therapist_template, therapist_template, therapist.name,

@@ -161,6 +161,10 @@ def set_active(user_id: int, active: bool, by: User) -> None:
     with unit_of_work() as session:
         user = session.get(User, user_id)
         user.active = active
+        if not active and user.therapist_id:
+            from ..calendars.feeds import revoke
+
+            revoke(session, user.therapist_id)
         if not active:
             session.execute(sa.update(StaffSession)
                             .where(StaffSession.user_id == user_id,

@@ -51,7 +51,22 @@
     });
   }
 
+  // One-click copy for addresses such as the calendar feed.
+  function copyButtons(root) {
+    root.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var input = document.querySelector(button.getAttribute("data-copy"));
+        if (!input) return;
+        input.select();
+        var done = function () { button.textContent = "Copied"; };
+        if (navigator.clipboard) { navigator.clipboard.writeText(input.value).then(done, done); }
+        else { document.execCommand("copy"); done(); }
+      });
+    });
+  }
+
   function enhance(root, focus) {
+    copyButtons(root);
     detectZone(root);
     partnerFields(root);
     once(root);

@@ -1,0 +1,145 @@
+"""A therapist's subscription feed: a secret URL, and the calendar it serves.
+
+The token is an HMAC of a random per-rotation salt under the app's secret: it can be shown to
+the therapist again, yet only its hash is stored and looked up, and the database alone does not
+reveal it. Rotating replaces the salt, and the old URL stops at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from icalendar import Calendar, Event
+
+from ..appointments.models import ACTIVE_STATUSES, CONFIRMED, Appointment
+from ..database import now_utc, unit_of_work
+from ..extensions import db
+from ..staff import audit
+from ..staff.models import User
+from ..therapists.models import Therapist
+from .invites import PRODID
+
+BACK = timedelta(days=30)
+AHEAD = timedelta(days=365)
+
+
+def _token_for(salt: str) -> str:
+    """Return the feed token for a salt (256 bits, URL-safe)."""
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), f"feed:{salt}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_of(therapist: Therapist) -> str | None:
+    """Return the therapist's current feed token, or None before the first one is made."""
+    return _token_for(therapist.feed_salt) if therapist.feed_salt else None
+
+
+def rotate(therapist_id: int, by_user_id: int | None) -> str:
+    """Give the therapist a new feed URL (the old one stops at once); return the token."""
+    salt = secrets.token_urlsafe(16)  # 128 random bits
+    token = _token_for(salt)
+    with unit_of_work() as session:
+        therapist = session.get(Therapist, therapist_id)
+        therapist.feed_salt = salt
+        therapist.feed_token_hash = _hash(token)
+        therapist.feed_rotated_at = now_utc()
+        audit.record(session, "rotate_feed", by_user_id, "therapist", therapist_id)
+    return token
+
+
+def revoke(session, therapist_id: int) -> None:
+    """Stop the therapist's feed URL (inside the caller's unit of work)."""
+    therapist = session.get(Therapist, therapist_id)
+    therapist.feed_salt = None
+    therapist.feed_token_hash = None
+
+
+def therapist_for(token: str) -> Therapist | None:
+    """Return the therapist whose feed this token opens, or None (also for disabled accounts)."""
+    if not token or len(token) > 100:
+        return None
+    therapist = db.session.scalar(sa.select(Therapist).where(
+        Therapist.feed_token_hash == _hash(token)))
+    if therapist is None:
+        return None
+    account = db.session.scalar(sa.select(User).where(User.therapist_id == therapist.id))
+    if account is not None and not account.active:
+        return None
+    return therapist
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One appointment as the feed shows it: no names, no contact details, no reasons."""
+
+    uid: str
+    sequence: int
+    starts_at: datetime
+    ends_at: datetime
+    initials: str
+    confirmed: bool
+    link: str
+    stamp: datetime
+
+
+def build_feed(name: str, events: list[FeedEvent]) -> bytes:
+    """Return the feed's iCalendar bytes (no METHOD: a published calendar, not an invite)."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", "PT1H")
+    for item in events:
+        event = Event()
+        event.add("uid", item.uid)
+        event.add("sequence", item.sequence)
+        event.add("dtstamp", item.stamp)
+        event.add("dtstart", item.starts_at)
+        event.add("dtend", item.ends_at)
+        event.add("summary", f"Consultation: {item.initials}")
+        event.add("class", "PRIVATE")
+        event.add("status", "CONFIRMED" if item.confirmed else "TENTATIVE")
+        event.add("transp", "OPAQUE")
+        event.add("description", item.link)
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def feed_for(therapist: Therapist, now: datetime | None = None) -> tuple[bytes, datetime]:
+    """Return the therapist's feed and when it last changed."""
+    now = now or now_utc()
+    rows = db.session.scalars(sa.select(Appointment).where(
+        Appointment.therapist_id == therapist.id, Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.starts_at >= now - BACK, Appointment.starts_at < now + AHEAD)
+        .order_by(Appointment.starts_at)).all()
+    base = current_app.config["BASE_URL"]
+    events = [FeedEvent(a.uid, a.sequence, a.starts_at, a.ends_at, a.intake.initials,
+                        a.status == CONFIRMED, f"{base}/staff/appointments/{a.id}", a.updated_at)
+              for a in rows]
+    changed = max([therapist.feed_rotated_at or therapist.created_at,
+                   *[a.updated_at for a in rows],
+                   *[a.updated_at for a in _recently_ended(therapist.id, now)]])
+    return build_feed(f"{current_app.config['PRACTICE_NAME']}: consultations", events), changed
+
+
+def _recently_ended(therapist_id: int, now: datetime) -> list[Appointment]:
+    """Return appointments in the window that ended (so a cancel changes Last-Modified)."""
+    return list(db.session.scalars(sa.select(Appointment).where(
+        Appointment.therapist_id == therapist_id,
+        Appointment.status.not_in(ACTIVE_STATUSES),
+        Appointment.starts_at >= now - BACK, Appointment.starts_at < now + AHEAD)))
