@@ -3,11 +3,16 @@
 from .appointments.models import Appointment, Proposal
 from .intakes.models import Intake
 from .mail.models import OutboxMessage
-from .scheduling.models import TimeOff, WeeklyHours
+from .scheduling.models import (
+    BusyInterval,
+    ExternalCalendar,
+    TimeOff,
+    WeeklyHours,
+)
 from .staff.models import AuditEvent, StaffSession, User
 from .therapists.models import Therapist
 
 __all__ = [
-    "Appointment", "AuditEvent", "Intake", "OutboxMessage", "Proposal", "StaffSession",
-    "Therapist", "TimeOff", "User", "WeeklyHours",
+    "Appointment", "AuditEvent", "BusyInterval", "ExternalCalendar", "Intake", "OutboxMessage",
+    "Proposal", "StaffSession", "Therapist", "TimeOff", "User", "WeeklyHours",
 ]

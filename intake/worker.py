@@ -6,6 +6,7 @@ import logging
 
 from .appointments.services import expire_holds, send_reminders
 from .mail.delivery import deliver_due
+from .scheduling.imports import sync_due
 
 log = logging.getLogger(__name__)
 
@@ -13,12 +14,16 @@ log = logging.getLogger(__name__)
 def run_pass() -> str:
     """Run every job once; return a one-line report, empty when there was nothing to do.
 
-    Holds expire and reminders are queued first, so their emails go out in the same pass.
+    Therapists' own calendars are read first (so busy times count at once), then holds
+    expire and reminders are queued, so their emails go out in the same pass.
     """
+    calendars_read, calendars_failed = sync_due()
     expired = expire_holds()
     reminded = send_reminders()
     mail = deliver_due()
     parts = []
+    if calendars_read or calendars_failed:
+        parts.append(f"calendars: {calendars_read} read, {calendars_failed} failed")
     if expired:
         parts.append(f"holds: {expired} expired")
     if reminded:

@@ -19,6 +19,7 @@ from flask_wtf import FlaskForm
 
 from ..database import unit_of_work
 from ..extensions import db, limiter
+from ..scheduling import imports
 from ..staff.auth import role_required
 from ..staff.models import ADMIN, THERAPIST
 from ..therapists.models import Therapist
@@ -54,7 +55,8 @@ def _own(slug: str) -> Therapist:
 @bp.route("/staff/therapists/<slug>/calendar", methods=["GET", "POST"])
 @role_required(ADMIN, THERAPIST)
 def settings(slug: str):
-    """Return the feed's address (https and webcal); rotate it or change invite emails."""
+    """Return the calendars page; rotate the feed, change invite emails, or connect, read and
+    remove the therapist's own calendars."""
     therapist = _own(slug)
     form = FlaskForm()
     if request.method == "POST":
@@ -69,9 +71,49 @@ def settings(slug: str):
                 session.get(Therapist, therapist.id).invite_emails = \
                     request.form.get("invite_emails") == "y"
             flash("Saved.", "info")
+        else:
+            problem = _calendar_action(therapist)
+            if problem is not None:
+                return _page(therapist, form, problem), 422
         return redirect(url_for("feeds.settings", slug=slug), 303)
+    return _page(therapist, form)
+
+
+def _calendar_action(therapist: Therapist) -> dict | None:
+    """Connect, read or remove one of the therapist's own calendars; return form errors."""
+    action = request.form.get("action")
+    try:
+        if action == "connect":
+            row = imports.connect(therapist.id, request.form.get("kind", ""),
+                                  request.form.get("url", ""), request.form.get("username", ""),
+                                  request.form.get("password", ""), current_user.id)
+            if row.last_error:
+                flash(f"Connected, but the first read failed: {row.last_error}", "error")
+            else:
+                flash(f"Connected. {row.busy_count} busy times read.", "info")
+        elif action in ("sync", "disconnect"):
+            calendar_id = int(request.form.get("calendar_id", "0") or 0)
+            if calendar_id not in {c.id for c in imports.calendars_of(therapist.id)}:
+                abort(404)
+            if action == "sync":
+                ok = imports.sync(calendar_id)
+                flash("Read just now." if ok else "That didn't work; see the message below.",
+                      "info" if ok else "error")
+            else:
+                imports.disconnect(therapist.id, calendar_id, current_user.id)
+                flash("Removed, with the busy times read from it.", "info")
+    except imports.ImportProblem as problem:
+        return {"url": problem.message, "kind": request.form.get("kind", ""),
+                "value": request.form.get("url", ""),
+                "username": request.form.get("username", "")}
+    return None
+
+
+def _page(therapist: Therapist, form: FlaskForm, problem: dict | None = None):
+    """Return the calendars page: the feed out, and the calendars read in."""
     token = feeds.token_of(therapist)
     url = current_app.config["BASE_URL"] + url_for("feeds.feed", token=token) if token else None
     webcal = "webcal://" + url.split("://", 1)[1] if url else None
     return render_template("therapists/calendar.html", therapist=therapist, form=form,
-                           feed_url=url, webcal_url=webcal)
+                           feed_url=url, webcal_url=webcal, problem=problem or {},
+                           calendars=imports.calendars_of(therapist.id))

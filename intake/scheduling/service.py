@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..appointments.models import ACTIVE_STATUSES, OPEN, Appointment, Proposal
 from ..extensions import db
 from ..therapists.models import Therapist
-from .models import TimeOff
+from .models import BusyInterval, TimeOff
 from .slots import HoursRange, Rules, Slot, open_slots
 
 # The longest appointment or time off that can reach into a window from before it starts.
@@ -35,7 +35,8 @@ def hours_for(therapist: Therapist) -> tuple[HoursRange, ...]:
 def busy_between(
     therapist_id: int, start: datetime, end: datetime, ignore: int | None = None
 ) -> list[tuple[datetime, datetime]]:
-    """Return busy intervals (active appointments, open proposals, time off) touching [start, end).
+    """Return busy intervals (appointments, open proposals, time off, imported busy times)
+    touching [start, end).
 
     Appointments are read through the (therapist_id, starts_at) index, bounded on both sides;
     `ignore` leaves out one appointment (the one being moved).
@@ -66,7 +67,15 @@ def busy_between(
             Proposal.ends_at > start,
         )
     ).all()
-    return [(s, e) for s, e in [*appts, *off, *proposed]]
+    imported = db.session.execute(
+        sa.select(BusyInterval.starts_at, BusyInterval.ends_at).where(
+            BusyInterval.therapist_id == therapist_id,
+            BusyInterval.starts_at >= start - LOOKBACK,
+            BusyInterval.starts_at < end,
+            BusyInterval.ends_at > start,
+        )
+    ).all()
+    return [(s, e) for s, e in [*appts, *off, *proposed, *imported]]
 
 
 def open_times(

@@ -18,6 +18,7 @@ ACTIONS = {
     "cancel": "Cancelled appointment",
     "reschedule": "Rescheduled appointment",
     "rotate_feed": "Rotated calendar feed address",
+    "edit_calendars": "Changed connected calendars",
     "retry_email": "Retried email",
     "edit_hours": "Edited hours",
     "edit_time_off": "Edited time off",

@@ -1,0 +1,264 @@
+"""Busy times from therapists' own calendars, against a real CalDAV server (Radicale) and an
+.ics served over HTTP on 127.0.0.1: recurrence across a DST change, free events, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import sqlalchemy as sa
+
+from intake.extensions import db
+from intake.scheduling import imports
+from intake.scheduling.models import BusyInterval, ExternalCalendar
+from intake.scheduling.service import open_times
+from intake.therapists.models import Therapist
+from intake.worker import run_pass
+from tests.conftest import free_port
+
+NOW = datetime(2027, 3, 1, 12, tzinfo=UTC)  # a Monday; New York changes clocks on 14 March
+
+CALENDAR = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Someone's own calendar//EN\r
+BEGIN:VEVENT\r
+UID:weekly-supervision@example.org\r
+DTSTAMP:20270201T000000Z\r
+DTSTART;TZID=America/New_York:20270301T100000\r
+DTEND;TZID=America/New_York:20270301T110000\r
+RRULE:FREQ=WEEKLY;COUNT=4\r
+SUMMARY:Supervision with Dr. Private Name\r
+DESCRIPTION:Secret details\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:free-reminder@example.org\r
+DTSTAMP:20270201T000000Z\r
+DTSTART;TZID=America/New_York:20270302T100000\r
+DTEND;TZID=America/New_York:20270302T110000\r
+TRANSP:TRANSPARENT\r
+SUMMARY:Think about lunch (free)\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:called-off@example.org\r
+DTSTAMP:20270201T000000Z\r
+DTSTART;TZID=America/New_York:20270303T100000\r
+DTEND;TZID=America/New_York:20270303T110000\r
+STATUS:CANCELLED\r
+SUMMARY:Called off\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+EXPECTED_UTC = [  # 10:00 New York: 15:00Z before the change, 14:00Z after
+    (datetime(2027, 3, 1, 15, tzinfo=UTC), datetime(2027, 3, 1, 16, tzinfo=UTC)),
+    (datetime(2027, 3, 8, 15, tzinfo=UTC), datetime(2027, 3, 8, 16, tzinfo=UTC)),
+    (datetime(2027, 3, 15, 14, tzinfo=UTC), datetime(2027, 3, 15, 15, tzinfo=UTC)),
+    (datetime(2027, 3, 22, 14, tzinfo=UTC), datetime(2027, 3, 22, 15, tzinfo=UTC)),
+]
+
+
+@pytest.fixture(autouse=True)
+def local_servers_allowed(settings):
+    settings.update(CALENDAR_ALLOW_PRIVATE=True, CALENDAR_TIMEOUT=2,
+                    CALENDAR_MAX_BYTES=1024 * 1024)
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Serves files, plus /slow (never answers in time) and /huge (50 MB)."""
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/slow.ics":
+            time.sleep(4)
+        if self.path == "/huge.ics":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/calendar")
+            self.end_headers()
+            chunk = b"X" * (1024 * 1024)
+            try:
+                for _ in range(50):
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def ics_server(tmp_path):
+    """Serve tmp_path over HTTP on 127.0.0.1; yield (base URL, folder)."""
+    (tmp_path / "own.ics").write_text(CALENDAR, newline="")
+    (tmp_path / "garbage.ics").write_bytes(b"<html>this is not a calendar</html>")
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), partial(Handler,
+                                                                     directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", tmp_path
+    server.shutdown()
+
+
+@pytest.fixture
+def radicale(tmp_path):
+    """Run Radicale (CalDAV) on 127.0.0.1 with no authentication; yield its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "radicale", "--auth-type=none",
+         f"--storage-filesystem-folder={tmp_path / 'radicale'}",
+         f"--server-hosts=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("Radicale did not start")
+    yield f"http://127.0.0.1:{port}/"
+    process.terminate()
+    process.wait(10)
+
+
+def maya():
+    return db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
+
+
+def stored_busy():
+    return [(b.starts_at, b.ends_at) for b in db.session.scalars(
+        sa.select(BusyInterval).order_by(BusyInterval.starts_at))]
+
+
+def assert_open_times_avoid_exactly(therapist, busy):
+    window = (NOW, NOW + timedelta(days=28))
+    offered = open_times(therapist, *window, NOW)
+    gap = timedelta(minutes=therapist.buffer_minutes)
+    for slot in offered:
+        for s, e in busy:
+            assert slot.ends_at + gap <= s or slot.starts_at >= e + gap, (slot, s)
+    # The free event's hour (Tuesday 2 March, 10:00 New York) is still offered.
+    free = (datetime(2027, 3, 2, 15, tzinfo=UTC), datetime(2027, 3, 2, 16, tzinfo=UTC))
+    assert any(s.starts_at < free[1] and s.ends_at > free[0] for s in offered)
+    # And the busy Mondays were offered before they were imported.
+    db.session.execute(sa.delete(BusyInterval))
+    before = open_times(therapist, *window, NOW)
+    busy_monday = EXPECTED_UTC[1]
+    assert any(s.starts_at < busy_monday[1] and s.ends_at > busy_monday[0] for s in before)
+    db.session.rollback()
+
+
+def test_an_ics_address_blocks_exactly_its_busy_times(app, demo, ics_server):
+    base, _ = ics_server
+    therapist = maya()
+    row = imports.connect(therapist.id, "ics", f"{base}/own.ics", "", "", None)
+    assert imports.sync(row.id, NOW)
+    assert stored_busy()[:4] == EXPECTED_UTC and len(stored_busy()) == 4
+    assert_open_times_avoid_exactly(therapist, EXPECTED_UTC)
+    # Only times are kept.
+    everything = " ".join(str(v) for r in db.session.execute(sa.select(ExternalCalendar))
+                          for v in r)
+    assert "Supervision" not in everything and "Private Name" not in everything
+    # A second read asks only for changes (the server answers 304) and keeps the busy times.
+    db.session.refresh(row)
+    assert row.last_modified
+    assert imports.sync(row.id, NOW)
+    assert stored_busy() == EXPECTED_UTC
+
+
+def test_a_caldav_calendar_blocks_exactly_its_busy_times(app, demo, radicale):
+    import caldav
+
+    with caldav.DAVClient(url=radicale, username="maya", password="x") as client:
+        calendar = client.principal().make_calendar(name="Work")
+        for part in CALENDAR.split("BEGIN:VEVENT")[1:]:
+            body = part.split("END:VEVENT")[0]
+            calendar.save_event("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+                                f"BEGIN:VEVENT{body}END:VEVENT\r\nEND:VCALENDAR\r\n")
+        url = str(calendar.url)
+    therapist = maya()
+    row = imports.connect(therapist.id, "caldav", url, "maya", "app-password", None)
+    stored = db.session.get(ExternalCalendar, row.id)
+    assert stored.secret and "app-password" not in stored.secret  # encrypted
+    assert imports.sync(row.id, NOW)
+    assert stored_busy() == EXPECTED_UTC
+    assert_open_times_avoid_exactly(therapist, EXPECTED_UTC)
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("file:///etc/passwd", "Only http:// or https://"),
+        ("ftp://example.org/cal.ics", "Only http:// or https://"),
+        ("https://", "no host name"),
+    ],
+)
+def test_addresses_that_are_not_http_are_refused_and_nothing_is_stored(app, demo, address,
+                                                                       message):
+    with pytest.raises(imports.ImportProblem, match=message):
+        imports.connect(maya().id, "ics", address, "", "", None)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalCalendar)) == 0
+
+
+def test_private_addresses_are_refused_unless_allowed(app, demo, ics_server):
+    base, _ = ics_server
+    app.config["CALENDAR_ALLOW_PRIVATE"] = False
+    with pytest.raises(imports.ImportProblem, match="private network"):
+        imports.connect(maya().id, "ics", f"{base}/own.ics", "", "", None)
+    with pytest.raises(imports.ImportProblem, match="private network"):
+        imports.check_address("http://169.254.169.254/latest/meta-data", False)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalCalendar)) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/slow.ics", "didn't answer in time"),
+        ("/huge.ics", "larger than we accept"),
+        ("/garbage.ics", "didn't return a calendar"),
+        ("/missing.ics", "answered with an error (404)"),
+    ],
+)
+def test_broken_calendars_get_a_clear_status_and_the_worker_keeps_going(
+    app, demo, ics_server, path, message
+):
+    base, _ = ics_server
+    therapist = maya()
+    broken = imports.connect(therapist.id, "ics", base + path, "", "", None)
+    db.session.refresh(broken)
+    assert message in broken.last_error and broken.last_synced_at is None
+    good = imports.connect(therapist.id, "ics", f"{base}/own.ics", "", "", None)
+    db.session.execute(sa.update(ExternalCalendar).values(last_attempt_at=None))
+    db.session.commit()
+    report = run_pass()
+    assert "calendars: 1 read, 1 failed" in report
+    db.session.refresh(good)
+    assert good.last_error == "" and good.busy_count > 0
+
+
+def test_the_therapist_page_shows_status_and_errors_in_plain_words(app, client, demo,
+                                                                   make_user, ics_server):
+    from tests.staff.conftest import sign_in, token
+
+    base, _ = ics_server
+    user = make_user("therapist", "maya-chen")
+    sign_in(client, user.email)
+    url = "/staff/therapists/maya-chen/calendar"
+    refused = client.post(url, data={"csrf_token": token(client, url), "action": "connect",
+                                     "kind": "ics", "url": "javascript:alert(1)"})
+    assert refused.status_code == 422 and "Only http:// or https://" in refused.text
+    assert 'value="javascript:alert(1)"' in refused.text  # what was typed is kept
+    client.post(url, data={"csrf_token": token(client, url), "action": "connect", "kind": "ics",
+                           "url": f"{base}/garbage.ics"})
+    page = client.get(url)
+    assert "didn&#39;t return a calendar we can read" in page.text
