@@ -211,3 +211,38 @@ def test_a_person_at_risk_sees_help_at_once_and_can_ask_for_a_call(
     expect(page.get_by_text("Someone from our team will call you")).to_be_visible()
     assert deliver_due().sent == 1
     assert smtp.messages[0]["Subject"] == "Urgent intake received"
+
+
+def test_the_clients_own_appointment_pages_work_and_are_accessible(
+    app, live_server, open_context, demo
+):
+    from intake import links
+    from intake.appointments import services
+    from intake.scheduling.service import next_open_times
+    from tests.conftest import book_directly
+
+    appointment = book_directly("maya-chen")
+    proposal_for = book_directly("sam-whitaker", email="p@client.example")
+    proposal = services.propose(proposal_for.id, next_open_times(
+        proposal_for.therapist, proposal_for.created_at, 3)[-1].starts_at, None)
+    page = open_context(timezone_id="Europe/London").new_page()
+    page.goto(f"{live_server}/manage/{links.manage_token(appointment)}")
+    expect(page.get_by_role("heading", name="Your appointment")).to_be_visible()
+    check_a11y(page, "manage")
+    page.get_by_role("link", name="Choose another time").click()
+    expect(page.get_by_role("heading", name="Choose another time with Maya")).to_be_visible()
+    check_a11y(page, "manage reschedule")
+    page.locator("input[name=start]").first.check()
+    page.get_by_role("button", name="Move my appointment to this time").click()
+    expect(page.get_by_text("Done: your appointment has moved")).to_be_visible()
+    page.get_by_text("Cancel it", exact=True).click()
+    page.get_by_role("button", name="Yes, cancel my appointment").click()
+    expect(page.get_by_role("heading", name="Your appointment is cancelled")).to_be_visible()
+    check_a11y(page, "manage cancelled")
+    page.goto(f"{live_server}/manage/{links.manage_token(appointment)}x")
+    check_a11y(page, "manage link invalid")
+    page.goto(f"{live_server}/offer/{links.make(links.PROPOSAL, proposal.id)}")
+    expect(page.get_by_role("button", name="Accept this time")).to_be_visible()
+    check_a11y(page, "offer")
+    page.get_by_role("button", name="Accept this time").click()
+    expect(page.get_by_role("heading", name="You're booked")).to_be_visible()

@@ -92,7 +92,8 @@ def test_admin_pages_are_accessible(app, live_server, open_context, demo, make_u
     sign_in(page, live_server, admin.email)
     for path in ["/staff/admin/accounts", "/staff/admin/audit", "/staff/therapists",
                  "/staff/therapists/maya-chen", "/staff/therapists/maya-chen/hours",
-                 "/staff/therapists/maya-chen/time-off", "/staff/schedule?therapist=maya-chen"]:
+                 "/staff/therapists/maya-chen/time-off", "/staff/therapists/maya-chen/calendar",
+                 "/staff/schedule?therapist=maya-chen"]:
         page.goto(live_server + path)
         assert page.locator("h1").count() == 1, path
         check(page, path)
