@@ -83,7 +83,7 @@ def _security_headers(response):
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if not request.path.startswith("/static/"):
+    if not request.path.startswith("/static/") and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
     response.vary.add("HX-Request")
     return response

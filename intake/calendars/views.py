@@ -40,8 +40,9 @@ def feed(token: str):
     response.headers["Content-Disposition"] = 'inline; filename="consultations.ics"'
     response.last_modified = changed
     response.add_etag()
+    # Calendar servers may keep it, but must ask again (with its ETag) before using it.
     response.cache_control.private = True
-    response.cache_control.max_age = 0
+    response.cache_control.no_cache = True
     return response.make_conditional(request)
 
 

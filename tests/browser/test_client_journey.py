@@ -20,6 +20,7 @@ A11Y = {}
 def check_a11y(page, name):
     A11Y[name] = axe_violations(page)
     assert A11Y[name] == [], (name, A11Y[name])
+    assert "<" not in page.title() and len(page.title()) < 100, (name, page.title())
 
 
 def test_with_htmx_the_journey_swaps_steps_in_place_and_books(

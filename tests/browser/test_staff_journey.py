@@ -16,6 +16,7 @@ from tests.conftest import PASSWORD, book_directly
 
 def check(page, name):
     assert axe_violations(page) == [], name
+    assert "<" not in page.title() and len(page.title()) < 100, (name, page.title())
 
 
 def sign_in(page, base, email):
