@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,14 @@ run: install
 	DEV_INBOX=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install node_modules/.installed
-	$(BIN)/ruff check intake tests migrations wsgi.py
+	$(BIN)/ruff check intake tests migrations bench wsgi.py
 	$(BIN)/python -m pytest
 
+bench: install
+	$(BIN)/python -m bench.run
+
 lint: install
-	$(BIN)/ruff check intake tests migrations wsgi.py
+	$(BIN)/ruff check intake tests migrations bench wsgi.py
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache
