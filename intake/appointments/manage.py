@@ -13,8 +13,9 @@ from ..calendars.invites import build_calendar_file
 from ..database import now_utc
 from ..extensions import db
 from . import services
+from .forms import parse_start
 from .models import ACTIVE_STATUSES, Appointment
-from .views import _parse_start, week_of_times
+from .views import week_of_times
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -106,7 +107,7 @@ def reschedule(token: str):
     now = now_utc()
     if request.method == "POST":
         form = FlaskForm()
-        starts_at = _parse_start(request.form.get("start"))
+        starts_at = parse_start(request.form.get("start"))
         if not form.validate_on_submit() or starts_at is None:
             return _page(token, appointment, message="Please choose one of the open times."), 422
         try:

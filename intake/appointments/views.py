@@ -15,7 +15,7 @@ from ..intakes.access import intake_or_404
 from ..scheduling.service import is_open, next_open_times, open_times
 from ..therapists.models import Therapist
 from . import services
-from .forms import BookingForm
+from .forms import BookingForm, parse_start
 from .models import Appointment
 
 bp = Blueprint("appointments", __name__, url_prefix="/intake/<reference>")
@@ -94,19 +94,6 @@ def times(reference: str, slug: str):
     return render_template("appointments/times.html", **context)
 
 
-def _parse_start(value: str | None) -> datetime | None:
-    """Return the ISO instant from a form or link as aware UTC, or None when it isn't one."""
-    if not value or len(value) > 40:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
-
-
 def _unavailable(intake, therapist, zone: str, message: str, status: int):
     """Return the kind page for a time that cannot be booked, with other open times."""
     now = now_utc()
@@ -121,7 +108,7 @@ def review(reference: str, slug: str):
     intake = intake_or_404(reference)
     therapist = _therapist_or_404(slug)
     zone = _zone(intake)
-    starts_at = _parse_start(request.args.get("start"))
+    starts_at = parse_start(request.args.get("start"))
     if starts_at is None or not is_open(therapist, starts_at, now_utc()):
         return _unavailable(intake, therapist, zone,
                             "That time isn't available any more. Here are other open times.", 409)
@@ -145,7 +132,7 @@ def book(reference: str, slug: str):
     therapist = _therapist_or_404(slug)
     zone = _zone(intake)
     form = BookingForm()
-    starts_at = _parse_start(form.start.data)
+    starts_at = parse_start(form.start.data)
     if not form.validate_on_submit() or starts_at is None:
         return _unavailable(intake, therapist, zone,
                             "We couldn't read the time you chose. Please pick it again.", 422)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -19,6 +19,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
 from ..appointments import services as appointments
+from ..appointments.forms import parse_start
 from ..appointments.models import Appointment
 from ..database import now_utc
 from ..extensions import db
@@ -124,7 +125,7 @@ def propose(appointment_id: int):
     """Offer the client another open time."""
     _appointment_or_404(appointment_id)
     form = ProposeForm()
-    start = _parse(form.start.data)
+    start = parse_start(form.start.data)
     if not form.validate_on_submit() or start is None:
         return _after_action(appointment_id, "Choose one of the open times to offer.", 422)
     try:
@@ -132,15 +133,6 @@ def propose(appointment_id: int):
     except appointments.BookingError as exc:
         return _after_action(appointment_id, exc.message, 409)
     return _after_action(appointment_id, "Offered. The client can accept it from their email.")
-
-
-def _parse(value: str | None) -> datetime | None:
-    """Return an ISO instant with its offset as an aware datetime, or None."""
-    try:
-        parsed = datetime.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")

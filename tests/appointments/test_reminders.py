@@ -2,6 +2,7 @@
 
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -32,7 +33,8 @@ def test_one_reminder_a_day_before_in_the_clients_zone(app, demo, smtp, monkeypa
     assert "reminders" not in run_pass()
     (message,) = reminders(smtp)
     text = message.get_body(("plain",)).get_content()
-    assert "GMT" in text and "/manage/" in text  # London in winter, with the manage link
+    zone_name = appointment.starts_at.astimezone(ZoneInfo("Europe/London")).tzname()
+    assert zone_name in text and "/manage/" in text  # the client's zone, with the manage link
     assert "couples" not in text.lower() and "chores" not in text
 
 

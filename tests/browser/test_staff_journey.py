@@ -3,6 +3,8 @@ updated invites reach the SMTP server. axe-core checks every staff page."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from icalendar import Calendar
 from playwright.sync_api import expect
@@ -80,7 +82,7 @@ def test_front_desk_confirms_in_place_and_both_get_sequence_plus_one(
     page.goto(f"{live_server}/staff/appointments/{held.id}")
     check(page, "appointment")
     page.goto(f"{live_server}/staff/week?therapist=sam-whitaker&week="
-              f"{held.starts_at.date().isoformat()}")
+              f"{held.starts_at.astimezone(ZoneInfo('America/Los_Angeles')).date()}")
     expect(page.locator(".block.confirmed")).to_have_count(1)
     check(page, "week grid")
     page.goto(f"{live_server}/staff/week")

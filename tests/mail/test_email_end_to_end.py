@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ import vobject
 from icalendar import Calendar
 
 from intake.appointments import services
+from intake.appointments.models import Appointment
 from intake.database import now_utc
 from intake.extensions import db
 from intake.mail.delivery import MAX_ATTEMPTS, deliver_due
@@ -81,7 +83,10 @@ def test_booking_emails_reach_both_parties_as_real_invitations(app, client, demo
 
     assert client_mail["Subject"].startswith("Your appointment request for ")
     text = client_mail.get_body(("plain",)).get_content()
-    assert "Hello Alex" in text and "GMT" in text  # the client's own zone (London in winter)
+    london = ZoneInfo("Europe/London")
+    starts = db.session.scalar(sa.select(Appointment.starts_at))
+    # The client's own zone, named as it is on that day (GMT in winter, BST in summer).
+    assert "Hello Alex" in text and starts.astimezone(london).tzname() in text
     assert "A. M." in therapist_mail.get_body(("plain",)).get_content()
 
     rows = db.session.scalars(sa.select(OutboxMessage)).all()

@@ -146,7 +146,7 @@ def test_week_views_show_appointments_and_hours(app, client, demo, make_user):
     booked = book_first_time(app.test_client(), "sam-whitaker")
     desk = make_user("front_desk")
     sign_in(client, desk.email)
-    week = booked.starts_at.date().isoformat()
+    week = booked.starts_at.astimezone(ZoneInfo("America/Los_Angeles")).date().isoformat()
     practice = client.get(f"/staff/week?week={week}")
     assert practice.status_code == 200
     assert f"/staff/appointments/{booked.id}" in practice.text and "awaiting" in practice.text
