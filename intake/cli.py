@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import click
@@ -13,6 +14,8 @@ from .database import now_utc
 from .extensions import db
 from .staff.models import ROLES
 from .therapists.models import Therapist
+
+log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
@@ -68,7 +71,15 @@ def register(app: Flask) -> None:
 
         interval = current_app.config["WORKER_INTERVAL"]
         while True:
-            report = run_pass()
+            try:
+                report = run_pass()
+            except Exception:
+                if once:
+                    raise
+                # A bad pass (the database restarting, say) must not stop later ones.
+                log.exception("worker pass failed; trying again in %s s", interval)
+                db.session.rollback()
+                report = ""
             if report or once:
                 click.echo(report or "Nothing to do.")
             if once:

@@ -187,3 +187,26 @@ def change_role(user_id: int, role: str, therapist_id: int | None, by: User) -> 
         user.role = role
         user.therapist_id = therapist_id if role == THERAPIST else None
         audit.record(session, "account_update", by.id, "staff_user", user_id, detail=role)
+
+
+def change_password(user_id: int, current: str, new: str) -> None:
+    """Change one's own password after checking the current one; other sessions end.
+
+    Raises AccountError naming the field at fault.
+    """
+    user = db.session.get(User, user_id)
+    try:
+        HASHER.verify(user.password_hash, current or "")
+    except (VerificationError, InvalidHashError):
+        raise AccountError("That isn't your current password.", "current") from None
+    check_password(new)
+    with unit_of_work() as session:
+        row = session.get(User, user_id)
+        row.password_hash = HASHER.hash(new)
+        token = user.session_token
+        keep = _hash(token) if token else ""
+        session.execute(sa.update(StaffSession)
+                        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None),
+                               StaffSession.token_hash != keep)
+                        .values(ended_at=now_utc()))
+        audit.record(session, "password_change", user_id, "staff_user", user_id)

@@ -24,6 +24,7 @@ ACTIONS = {
     "edit_time_off": "Edited time off",
     "edit_profile": "Edited profile",
     "account_create": "Created account",
+    "password_change": "Changed own password",
     "account_update": "Changed account",
     "account_disable": "Disabled account",
     "account_enable": "Enabled account",

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -24,6 +25,15 @@ from . import accounts
 from .audit import client_address
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
+
+
+class PasswordForm(FlaskForm):
+    """Changing one's own password."""
+
+    current = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password."), Length(max=1024)])
+    new = PasswordField("New password (at least 12 characters)", validators=[
+        DataRequired("Enter a new password."), Length(max=1024)])
 
 
 class LoginForm(FlaskForm):
@@ -112,3 +122,25 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Return the form to change one's own password; other sessions end when it changes."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user.id, form.current.data, form.new.data)
+        except accounts.AccountError as exc:
+            form[exc.field if exc.field in ("current", "new") else "new"].errors.append(
+                exc.message)
+            status = 422
+        else:
+            flash("Password changed. You stay signed in here; other devices are signed out.",
+                  "info")
+            return redirect(url_for("desk.home"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("staff/password.html", form=form), status

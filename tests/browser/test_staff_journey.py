@@ -96,7 +96,7 @@ def test_admin_pages_are_accessible(app, live_server, open_context, demo, make_u
     for path in ["/staff/admin/accounts", "/staff/admin/audit", "/staff/therapists",
                  "/staff/therapists/maya-chen", "/staff/therapists/maya-chen/hours",
                  "/staff/therapists/maya-chen/time-off", "/staff/therapists/maya-chen/calendar",
-                 "/staff/schedule?therapist=maya-chen"]:
+                 "/staff/schedule?therapist=maya-chen", "/staff/password"]:
         page.goto(live_server + path)
         assert page.locator("h1").count() == 1, path
         check(page, path)

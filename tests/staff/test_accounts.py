@@ -144,3 +144,26 @@ def test_cookies_are_httponly_and_samesite(client, make_user):
     response = sign_in(client, user.email)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_changing_ones_password_signs_out_other_devices(app, client, make_user):
+    user = make_user("front_desk")
+    other = app.test_client()
+    sign_in(client, user.email)
+    sign_in(other, user.email)
+    url = "/staff/password"
+    wrong = client.post(url, data={"csrf_token": token(client, url), "current": "nope",
+                                   "new": "a brand new password"})
+    assert wrong.status_code == 422 and "isn&#39;t your current password" in wrong.text
+    short = client.post(url, data={"csrf_token": token(client, url), "current": PASSWORD,
+                                   "new": "short"})
+    assert short.status_code == 422 and "at least 12 characters" in short.text
+    done = client.post(url, data={"csrf_token": token(client, url), "current": PASSWORD,
+                                  "new": "a brand new password"})
+    assert done.status_code == 303
+    assert client.get("/staff/").status_code == 200
+    assert other.get("/staff/").status_code == 302
+    fresh = app.test_client()
+    assert sign_in(fresh, user.email).status_code == 401
+    assert sign_in(fresh, user.email, "a brand new password").status_code == 303
+    assert "password_change" in audit_actions()

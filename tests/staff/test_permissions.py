@@ -30,6 +30,7 @@ READS = [
     ("/staff/therapists/maya-chen/time-off", 302, 200, 403, 404),
     ("/staff/admin/accounts", 302, 200, 403, 403),
     ("/staff/admin/audit", 302, 200, 403, 403),
+    ("/staff/password", 302, 200, 200, 200),
 ]
 
 # Changes: a status that means "allowed" (303, or 422 for a form left empty) or refused.
