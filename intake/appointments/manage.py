@@ -80,10 +80,8 @@ def cancel(token: str):
     if not FlaskForm().validate_on_submit():
         return _page(token, appointment, message="Please try again."), 400
     try:
-        if services.inside_window(appointment):
-            services.request_change(appointment.id, version, "cancel")
+        if not services.client_cancel(appointment.id, version):
             return _page(token, appointment, requested="cancel")
-        services.cancel_by_client(appointment.id, version)
     except services.BookingError as exc:
         return _page(token, appointment, message=exc.message), 409
     return render_template("manage/cancelled.html", appointment=appointment,

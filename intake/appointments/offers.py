@@ -25,11 +25,17 @@ def show(token: str):
     proposal = _proposal(token)
     if proposal is None:
         return render_template("intakes/link_invalid.html"), 404
+    return _offer_page(proposal, FlaskForm(), proposal.status == OPEN)
+
+
+def _offer_page(proposal: Proposal, form: FlaskForm, is_open: bool, message: str = ""):
+    """Return the offer page: the offered time, and a way to pick a different one."""
     appointment = proposal.appointment
-    rebook = url_for("intakes.again", token=links.make(links.REBOOK, appointment.intake_id))
+    # Choosing a different time replaces this request rather than adding a second one.
+    rebook = url_for("intakes.instead", token=links.make(links.INSTEAD, appointment.id))
     return render_template("appointments/offer.html", proposal=proposal, appointment=appointment,
-                           zone=appointment.client_timezone, form=FlaskForm(),
-                           is_open=proposal.status == OPEN, rebook_url=rebook)
+                           zone=appointment.client_timezone, form=form, is_open=is_open,
+                           message=message, rebook_url=rebook)
 
 
 @bp.post("/<token>")
@@ -42,12 +48,7 @@ def accept(token: str):
     try:
         appointment = services.accept_proposal(proposal.id)
     except services.BookingError as exc:
-        appointment = proposal.appointment
-        rebook = url_for("intakes.again", token=links.make(links.REBOOK, appointment.intake_id))
-        return render_template("appointments/offer.html", proposal=proposal,
-                               appointment=appointment, zone=appointment.client_timezone,
-                               form=form, is_open=False, message=exc.message,
-                               rebook_url=rebook), 409
+        return _offer_page(proposal, form, False, exc.message), 409
     return redirect(url_for("proposals.accepted", token=token, uid=appointment.uid), 303)
 
 

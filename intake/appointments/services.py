@@ -471,6 +471,18 @@ def cancel_by_client(appointment_id: int, version: int, now: datetime | None = N
     return appointment
 
 
+def client_cancel(appointment_id: int, version: int, now: datetime | None = None) -> bool:
+    """Act on a client's "cancel": cancel outside the window, or inside it pass the request to
+    the front desk. Return True when the appointment was cancelled."""
+    now = now or now_utc()
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is not None and inside_window(appointment, now):
+        request_change(appointment_id, version, "cancel", now)
+        return False
+    cancel_by_client(appointment_id, version, now)
+    return True
+
+
 def request_change(appointment_id: int, version: int, kind: str,
                    now: datetime | None = None) -> Appointment:
     """Inside the window: record the client's wish (cancel or reschedule) for the front desk."""
