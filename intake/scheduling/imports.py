@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import ipaddress
 import socket
+import ssl
 import time as clock
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -72,6 +75,63 @@ def check_address(url: str, allow_private: bool) -> None:
                                 "allowed for calendars.")
 
 
+def _public_only(address: tuple[str, int], timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
+                 source_address=None, *, allow_private: bool) -> socket.socket:
+    """Connect like `socket.create_connection`, but only to addresses that pass the checks.
+
+    Checking at connect time (not only before) means a host name that changes its answer
+    between the check and the request still cannot reach a private address.
+    """
+    host, port = address
+    error: OSError | None = None
+    for family, kind, proto, _, peer in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        ip = ipaddress.ip_address(peer[0])
+        if not allow_private and (not ip.is_global or ip.is_multicast):
+            raise ImportProblem("That address points into a private network, which isn't "
+                                "allowed for calendars.")
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(peer)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error or OSError("no address to connect to")
+
+
+def _guarded(base: type, allow_private: bool) -> type:
+    """Return an HTTP(S) connection class that connects only through `_public_only`."""
+
+    class Guarded(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = partial(_public_only, allow_private=allow_private)
+
+    return Guarded
+
+
+class _GuardedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, allow_private: bool):
+        super().__init__()
+        self.connection = _guarded(http.client.HTTPConnection, allow_private)
+
+    def http_open(self, req):
+        return self.do_open(self.connection, req)
+
+
+class _GuardedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, allow_private: bool):
+        super().__init__(context=ssl.create_default_context())
+        self.connection = _guarded(http.client.HTTPSConnection, allow_private)
+
+    def https_open(self, req):
+        return self.do_open(self.connection, req, context=self._context)
+
+
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     """Follow a redirect only to an address that passes the same checks."""
 
@@ -105,7 +165,9 @@ def fetch_ics(url: str, etag: str = "", last_modified: str = "", *, allow_privat
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    opener = urllib.request.build_opener(_CheckedRedirects(allow_private))
+    opener = urllib.request.build_opener(_CheckedRedirects(allow_private),
+                                         _GuardedHTTP(allow_private),
+                                         _GuardedHTTPS(allow_private))
     deadline = clock.monotonic() + timeout
     try:
         request = urllib.request.Request(url, headers=headers)  # noqa: S310  (checked above)
