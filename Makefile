@@ -29,6 +29,8 @@ run: install
 test: install node_modules/.installed
 	$(BIN)/ruff check intake tests migrations bench wsgi.py
 	$(BIN)/python -m pytest
+	@echo "Again on PostgreSQL (everything but the browser journeys):"
+	INTAKE_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q --ignore=tests/browser
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -103,9 +103,10 @@ def postgres():
 
 # ---------------------------------------------------------------- the app
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=[os.environ.get("INTAKE_TEST_DATABASE", "sqlite")])
 def backend(request):
-    """The database backend; tests that must hold on both parametrize this indirectly."""
+    """The database backend: SQLite unless INTAKE_TEST_DATABASE=postgresql; tests that must
+    hold on both parametrize this indirectly."""
     return request.param
 
 

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from intake.database import now_utc
@@ -30,6 +31,7 @@ def test_time_off_removes_open_times_at_once(demo):
     assert all(not (off.starts_at < s.ends_at and s.starts_at < off.ends_at) for s in after)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # reads SQLite's query plan
 def test_open_times_read_only_the_window_through_indexes(demo):
     """Every query made for a week's open times is bounded and uses an index (SQLite plan)."""
     therapist = maya()
