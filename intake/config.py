@@ -99,7 +99,19 @@ def _dev_secret(instance_path: str) -> str:
 
     path = Path(instance_path) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        # Exclusive create: when several processes start at once, the first one's key wins.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        import time
+
+        time.sleep(0.01)  # another process is still writing it
+    raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY")
