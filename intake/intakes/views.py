@@ -14,12 +14,15 @@ from flask import (
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from .. import links
+from ..appointments.models import HELD, Appointment
 from ..database import now_utc
-from ..extensions import limiter
+from ..extensions import db, limiter
 from ..scheduling.service import next_open_times
 from . import services
 from .access import intake_or_404, remember
 from .forms import IntakeForm, UrgentContactForm
+from .models import Intake
 
 bp = Blueprint("intakes", __name__, url_prefix="/intake")
 
@@ -151,10 +154,6 @@ def contact(reference: str):
 @bp.get("/choose-again/<token>")
 def again(token: str):
     """Open the signed link from an email: this browser may continue that intake."""
-    from .. import links
-    from ..extensions import db
-    from .models import Intake
-
     intake_id = links.read(links.REBOOK, token)
     intake = db.session.get(Intake, intake_id) if intake_id else None
     if intake is None:
@@ -166,10 +165,6 @@ def again(token: str):
 @bp.get("/choose-instead/<token>")
 def instead(token: str):
     """Open the link from an offer email: choose another time in place of the held one."""
-    from .. import links
-    from ..appointments.models import HELD, Appointment
-    from ..extensions import db
-
     appointment_id = links.read(links.INSTEAD, token)
     appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
     if appointment is None:

@@ -32,6 +32,17 @@ def hours_for(therapist: Therapist) -> tuple[HoursRange, ...]:
     return tuple(HoursRange(h.weekday, h.starts, h.ends) for h in therapist.hours)
 
 
+def _touching(model, therapist_id: int, start: datetime, end: datetime, *conditions,
+              lookback: timedelta | None = LOOKBACK) -> list:
+    """Return (starts_at, ends_at) rows of `model` for the therapist that touch [start, end),
+    read through its (therapist_id, starts_at) index."""
+    bounds = [model.therapist_id == therapist_id, model.starts_at < end, model.ends_at > start]
+    if lookback is not None:
+        bounds.append(model.starts_at >= start - lookback)
+    return db.session.execute(
+        sa.select(model.starts_at, model.ends_at).where(*bounds, *conditions)).all()
+
+
 def busy_between(
     therapist_id: int, start: datetime, end: datetime, ignore: int | None = None
 ) -> list[tuple[datetime, datetime]]:
@@ -41,41 +52,14 @@ def busy_between(
     Appointments are read through the (therapist_id, starts_at) index, bounded on both sides;
     `ignore` leaves out one appointment (the one being moved).
     """
-    appts = db.session.execute(
-        sa.select(Appointment.starts_at, Appointment.ends_at).where(
-            Appointment.therapist_id == therapist_id,
-            Appointment.status.in_(ACTIVE_STATUSES),
-            Appointment.starts_at >= start - LOOKBACK,
-            Appointment.starts_at < end,
-            Appointment.ends_at > start,
-            Appointment.id != (ignore or 0),
-        )
-    ).all()
-    off = db.session.execute(
-        sa.select(TimeOff.starts_at, TimeOff.ends_at).where(
-            TimeOff.therapist_id == therapist_id,
-            TimeOff.starts_at < end,
-            TimeOff.ends_at > start,
-        )
-    ).all()
-    proposed = db.session.execute(
-        sa.select(Proposal.starts_at, Proposal.ends_at).where(
-            Proposal.therapist_id == therapist_id,
-            Proposal.status == OPEN,
-            Proposal.starts_at >= start - LOOKBACK,
-            Proposal.starts_at < end,
-            Proposal.ends_at > start,
-        )
-    ).all()
-    imported = db.session.execute(
-        sa.select(BusyInterval.starts_at, BusyInterval.ends_at).where(
-            BusyInterval.therapist_id == therapist_id,
-            BusyInterval.starts_at >= start - LOOKBACK,
-            BusyInterval.starts_at < end,
-            BusyInterval.ends_at > start,
-        )
-    ).all()
-    return [(s, e) for s, e in [*appts, *off, *proposed, *imported]]
+    appointments = _touching(Appointment, therapist_id, start, end,
+                             Appointment.status.in_(ACTIVE_STATUSES),
+                             Appointment.id != (ignore or 0))
+    # Time off can be long, so it is bounded by its end rather than by LOOKBACK.
+    off = _touching(TimeOff, therapist_id, start, end, lookback=None)
+    proposed = _touching(Proposal, therapist_id, start, end, Proposal.status == OPEN)
+    imported = _touching(BusyInterval, therapist_id, start, end)
+    return [(s, e) for s, e in [*appointments, *off, *proposed, *imported]]
 
 
 def open_times(
