@@ -66,13 +66,20 @@ def register(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run one pass, then exit.")
     def worker_command(once: bool):
-        """Deliver due email (and, later, other jobs), in a loop or one pass."""
-        from .worker import run_pass
+        """Deliver email, expire holds, queue reminders and read calendars, in a loop or once.
+
+        SIGTERM or Ctrl-C ends it after the email in flight; what it has not tried is released
+        for another worker at once.
+        """
+        from .worker import Stopping, run_pass
 
         interval = current_app.config["WORKER_INTERVAL"]
-        while True:
+        stopping = Stopping()
+        if not once:
+            stopping.install()
+        while not stopping():
             try:
-                report = run_pass()
+                report = run_pass(stopping)
             except Exception:
                 if once:
                     raise
@@ -84,4 +91,11 @@ def register(app: Flask) -> None:
                 click.echo(report or "Nothing to do.")
             if once:
                 return
-            time.sleep(interval)
+            for _ in range(interval * 10):
+                if stopping():
+                    break
+                time.sleep(0.1)
+
+    from .mail.cli import outbox
+
+    app.cli.add_command(outbox)

@@ -1,6 +1,7 @@
 """Imports every model so that migrations and the app see all tables."""
 
 from .appointments.models import Appointment, Proposal
+from .health import WorkerJob
 from .intakes.models import Intake
 from .mail.models import OutboxMessage
 from .scheduling.models import (
@@ -14,5 +15,5 @@ from .therapists.models import Therapist
 
 __all__ = [
     "Appointment", "AuditEvent", "BusyInterval", "ExternalCalendar", "Intake", "OutboxMessage",
-    "Proposal", "StaffSession", "Therapist", "TimeOff", "User", "WeeklyHours",
+    "Proposal", "StaffSession", "Therapist", "TimeOff", "User", "WeeklyHours", "WorkerJob",
 ]

@@ -1,35 +1,105 @@
-"""One pass of background work; the `worker` command runs it in a loop or once."""
+"""One pass of background work; the `worker` command runs it in a loop or once.
+
+A pass runs independent jobs: deliver due mail first, expire holds, queue reminders, read
+therapists' calendars (within a time budget), then deliver again what those jobs queued. A job
+that fails is logged with its traceback and recorded (see `health.py`), and never stops the
+others; the pass ends with a heartbeat.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+from collections.abc import Callable
 
+from . import health
 from .appointments.services import expire_holds, send_reminders
-from .mail.delivery import deliver_due
+from .database import now_utc
+from .extensions import db
+from .mail.delivery import deliver_due, worker_name
 from .scheduling.imports import sync_due
 
 log = logging.getLogger(__name__)
 
 
-def run_pass() -> str:
+class Stopping:
+    """Turns true when the process is asked to stop (SIGTERM, Ctrl-C), so a pass can end early
+    and release what it has not started."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def install(self) -> None:
+        """Catch SIGTERM and SIGINT: finish the message in flight, then stop."""
+        def handler(signum, _frame):
+            log.info("stopping after the email in flight (signal %s)", signum)
+            self.requested = True
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def _mail(should_stop: Callable[[], bool]) -> str:
+    result = deliver_due(should_stop=should_stop)
+    if result.sent or result.retried or result.failed:
+        return f"email: {result.sent} sent, {result.retried} to retry, {result.failed} failed"
+    return ""
+
+
+def _holds() -> str:
+    expired = expire_holds()
+    return f"holds: {expired} expired" if expired else ""
+
+
+def _reminders() -> str:
+    reminded = send_reminders()
+    return f"reminders: {reminded} queued" if reminded else ""
+
+
+def _calendars() -> str:
+    read, failed = sync_due()
+    return f"calendars: {read} read, {failed} failed" if read or failed else ""
+
+
+def run_pass(should_stop: Callable[[], bool] = lambda: False) -> str:
     """Run every job once; return a one-line report, empty when there was nothing to do.
 
-    Therapists' own calendars are read first (so busy times count at once), then holds
-    expire and reminders are queued, so their emails go out in the same pass.
+    Mail goes first, so nothing another job does can delay it by more than one pass; it goes
+    again last, so the emails of expired holds and reminders leave in the same pass.
     """
-    calendars_read, calendars_failed = sync_due()
-    expired = expire_holds()
-    reminded = send_reminders()
-    mail = deliver_due()
-    parts = []
-    if calendars_read or calendars_failed:
-        parts.append(f"calendars: {calendars_read} read, {calendars_failed} failed")
-    if expired:
-        parts.append(f"holds: {expired} expired")
-    if reminded:
-        parts.append(f"reminders: {reminded} queued")
-    if mail.sent or mail.retried or mail.failed:
-        parts.append(f"email: {mail.sent} sent, {mail.retried} to retry, {mail.failed} failed")
+    worker = worker_name()
+    began = now_utc()
+    jobs: list[tuple[str, Callable[[], str]]] = [
+        ("mail", lambda: _mail(should_stop)),
+        ("holds", _holds),
+        ("reminders", _reminders),
+        ("calendars", _calendars),
+        ("mail", lambda: _mail(should_stop)),
+    ]
+    parts, failed = [], []
+    for name, job in jobs:
+        if should_stop():
+            break
+        started = now_utc()
+        try:
+            part = job()
+        except Exception as exc:
+            log.exception("worker job %r failed", name)
+            db.session.rollback()
+            failed.append(name)
+            # Only the kind of error: its text may quote stored values; the log has the rest.
+            health.note(name, worker, started, exc.__class__.__name__)
+            continue
+        health.note(name, worker, started)
+        if part:
+            parts.append(part)
+    if failed:
+        parts.append(f"failed: {', '.join(failed)} (see the log)")
+    health.note(health.HEARTBEAT, worker, began,
+                f"jobs failed: {', '.join(failed)}" if failed else "")
     report = "; ".join(parts)
     if report:
         log.info(report)

@@ -85,21 +85,18 @@ def _calendar_action(therapist: Therapist) -> dict | None:
     action = request.form.get("action")
     try:
         if action == "connect":
-            row = imports.connect(therapist.id, request.form.get("kind", ""),
-                                  request.form.get("url", ""), request.form.get("username", ""),
-                                  request.form.get("password", ""), current_user.id)
-            if row.last_error:
-                flash(f"Connected, but the first read failed: {row.last_error}", "error")
-            else:
-                flash(f"Connected. {row.busy_count} busy times read.", "info")
+            imports.connect(therapist.id, request.form.get("kind", ""),
+                            request.form.get("url", ""), request.form.get("username", ""),
+                            request.form.get("password", ""), current_user.id)
+            flash("Connected. We're reading it now; its busy times appear here in a minute.",
+                  "info")
         elif action in ("sync", "disconnect"):
-            calendar_id = int(request.form.get("calendar_id", "0") or 0)
+            calendar_id = request.form.get("calendar_id", type=int)
             if calendar_id not in {c.id for c in imports.calendars_of(therapist.id)}:
                 abort(404)
             if action == "sync":
-                ok = imports.sync(calendar_id)
-                flash("Read just now." if ok else "That didn't work; see the message below.",
-                      "info" if ok else "error")
+                imports.request_read(therapist.id, calendar_id)
+                flash("We'll read it again in a moment.", "info")
             else:
                 imports.disconnect(therapist.id, calendar_id, current_user.id)
                 flash("Removed, with the busy times read from it.", "info")

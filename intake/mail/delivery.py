@@ -1,20 +1,30 @@
 """Delivering the outbox over SMTP (or into a local folder when no server is configured).
 
 Delivery is at least once: a row is marked sent only after the server accepted it, and its
-stored Message-ID makes a repeat recognisable. Temporary failures (SMTP 4xx, network) are retried
-with exponential backoff and jitter; permanent ones (5xx) and the last attempt mark it failed.
+stored Message-ID makes a repeat recognisable. Temporary failures (SMTP 4xx, timeouts, a lost
+connection) are retried with exponential backoff and jitter for MAIL_GIVE_UP_HOURS; permanent
+ones (5xx) mark it failed at once, for staff to see and retry.
+
+Several workers may run at once. Each leases the rows it is about to send: the lease names the
+worker and ends at a stored time, is renewed while that worker is still sending, and only the
+worker holding a row may record its outcome. A worker that stops releases what it has not
+tried; a crashed one's rows come back when its lease ends (MAIL_LEASE_SECONDS).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import random
+import secrets
 import smtplib
 import socket
 import ssl
+import threading
+import time as clock
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,9 +33,8 @@ from flask import current_app
 from ..database import now_utc, unit_of_work
 from .models import FAILED, QUEUED, SENT, OutboxMessage
 
-MAX_ATTEMPTS = 8
 BATCH = 50
-LEASE = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 
 
 class PermanentFailure(Exception):
@@ -43,8 +52,43 @@ class PassResult:
 
 def backoff(attempts: int) -> timedelta:
     """Return the wait before retry number `attempts` (1-based): 30 s doubling to 1 h, jittered."""
-    base = min(30 * 2 ** (attempts - 1), 3600)
+    base = min(30 * 2 ** (min(attempts, 12) - 1), 3600)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def worker_name() -> str:
+    """Return a name for this worker process, unique among running workers."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class _FinalReplyMixin:
+    """Wait MAIL_DATA_TIMEOUT (not the short socket timeout) for the reply to the final ".".
+
+    The server may take its time to accept a message; giving up early would make us send
+    again a message it did accept (RFC 5321 4.5.3.2.6 allows ten minutes).
+    """
+
+    data_timeout: float = 600
+
+    def send(self, s):
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n") and self.sock is not None:
+            self.sock.settimeout(self.data_timeout)
+
+    def getreply(self):
+        try:
+            return super().getreply()
+        finally:
+            if self.sock is not None:
+                self.sock.settimeout(self.timeout)
+
+
+class _SMTP(_FinalReplyMixin, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_FinalReplyMixin, smtplib.SMTP_SSL):
+    pass
 
 
 class Transport:
@@ -59,12 +103,13 @@ class Transport:
         context = ssl.create_default_context()
         timeout = cfg["MAIL_TIMEOUT"]
         if cfg["MAIL_USE_SSL"]:
-            self.smtp = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"],
-                                         timeout=timeout, context=context)
+            self.smtp = _SMTPSSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout,
+                                 context=context)
         else:
-            self.smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout)
+            self.smtp = _SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout)
             if cfg["MAIL_USE_TLS"]:
                 self.smtp.starttls(context=context)
+        self.smtp.data_timeout = cfg["MAIL_DATA_TIMEOUT"]
         if cfg["MAIL_USERNAME"]:
             self.smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
         return self
@@ -90,6 +135,7 @@ class Transport:
                 self.smtp.quit()
             except (smtplib.SMTPException, OSError):
                 self.smtp.close()
+            self.smtp = None
 
 
 class FolderSink:
@@ -124,16 +170,20 @@ class Claimed:
     raw: bytes
 
 
-def _claim_due(now: datetime) -> list[Claimed]:
-    """Return due queued rows after leasing them to this worker for LEASE.
+def _lease_length() -> timedelta:
+    return timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+
+
+def _claim_due(now: datetime, worker: str) -> list[Claimed]:
+    """Return due queued rows after leasing them to `worker`.
 
     The lease is committed before anything is sent, so a second worker (PostgreSQL skips the
-    locked rows; SQLite takes turns on its write lock) never picks the same rows, and a worker
-    that dies mid-pass leaves them to be retried when the lease runs out.
+    locked rows; SQLite takes turns on its write lock) never picks the same rows while it holds.
     """
     query = (
         sa.select(OutboxMessage)
-        .where(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now,
+               sa.or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(BATCH)
         .with_for_update(skip_locked=True)
@@ -141,18 +191,72 @@ def _claim_due(now: datetime) -> list[Claimed]:
     with unit_of_work() as session:
         rows = list(session.scalars(query))
         for row in rows:
-            row.next_attempt_at = now + LEASE
+            row.leased_by = worker
+            row.lease_until = now + _lease_length()
         return [Claimed(row.id, row.recipient, row.raw) for row in rows]
 
 
-def _record(message_id: int, outcome: str, error: str, now: datetime, result: PassResult) -> None:
-    """Store one delivery's outcome ("sent", "failed" or "retry") in its own write transaction."""
+def _release(worker: str, ids: list[int]) -> None:
+    """Give back rows this worker leased but did not try: due again at once, nothing charged."""
+    if not ids:
+        return
     with unit_of_work() as session:
-        row = session.get(OutboxMessage, message_id)
+        session.execute(sa.update(OutboxMessage).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.leased_by == worker,
+            OutboxMessage.status == QUEUED).values(leased_by=None, lease_until=None))
+
+
+class _Renewal:
+    """Renews this worker's leases every third of a lease while it is still sending."""
+
+    def __init__(self, worker: str, now: datetime):
+        self.app = current_app._get_current_object()
+        self.worker, self.started, self.now = worker, clock.monotonic(), now
+        self.lease = _lease_length()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="lease-renewal")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.done.wait(self.lease.total_seconds() / 3):
+            # The pass's own clock moved on by the time spent, so a test's future "now" holds.
+            until = self.now + timedelta(seconds=clock.monotonic() - self.started) + self.lease
+            try:
+                with self.app.app_context(), unit_of_work() as session:
+                    session.execute(sa.update(OutboxMessage).where(
+                        OutboxMessage.leased_by == self.worker,
+                        OutboxMessage.status == QUEUED).values(lease_until=until))
+            except Exception:
+                log.exception("could not renew this worker's email leases")
+
+
+def _record(item: Claimed, worker: str, outcome: str, error: str, now: datetime,
+            result: PassResult) -> None:
+    """Store one delivery's outcome ("sent", "failed" or "retry") in its own write transaction.
+
+    Only while this worker still holds the row: one whose lease was lost is left to its new
+    holder (and logged).
+    """
+    with unit_of_work() as session:
+        row = session.get(OutboxMessage, item.id)
+        if row is None or row.leased_by != worker or row.status != QUEUED:
+            log.warning("email %s: lease lost before its outcome (%s) was recorded", item.id,
+                        outcome)
+            return
         row.attempts += 1
         row.last_error = error[:500]
-        if outcome == "retry" and row.attempts >= MAX_ATTEMPTS:
-            outcome = "failed"
+        row.leased_by = row.lease_until = None
+        give_up = timedelta(hours=current_app.config["MAIL_GIVE_UP_HOURS"])
+        if outcome == "retry" and now - row.queued_at >= give_up:
+            outcome = FAILED
+            row.last_error = f"gave up after {row.attempts} tries: {error}"[:500]
         if outcome == SENT:
             row.status = SENT
             row.sent_at = now_utc()
@@ -165,36 +269,58 @@ def _record(message_id: int, outcome: str, error: str, now: datetime, result: Pa
             result.retried += 1
 
 
-def deliver_due(now: datetime | None = None) -> PassResult:
+def deliver_due(now: datetime | None = None,
+                should_stop: Callable[[], bool] = lambda: False) -> PassResult:
     """Deliver every due outbox row once; return how many were sent, retried and failed.
 
     Each row's outcome is committed on its own, so a crash mid-pass forgets at most the one row
-    in flight (it is sent again after its lease, with the same Message-ID).
+    in flight (sent again after its lease, with the same Message-ID). After a timeout or a lost
+    connection the worker reconnects and goes on, charging an attempt only to the message that
+    failed. When `should_stop()` turns true, the rows not yet tried are released at once.
     """
     now = now or now_utc()
+    worker = worker_name()
     result = PassResult()
-    claimed = _claim_due(now)
+    claimed = _claim_due(now, worker)
     if not claimed:
         return result
+    config = current_app.config
+    transport = None
+    done = 0
     try:
-        transport = _transport(current_app.config).__enter__()
-    except (OSError, smtplib.SMTPException) as exc:
-        for item in claimed:
-            _record(item.id, "retry", f"cannot reach the mail server: {_describe(exc)}", now,
-                    result)
-        return result
-    try:
-        for item in claimed:
-            try:
-                transport.send(item)
-            except PermanentFailure as exc:
-                _record(item.id, FAILED, str(exc), now, result)
-            except (OSError, smtplib.SMTPException) as exc:
-                _record(item.id, "retry", _describe(exc), now, result)
-            else:
-                _record(item.id, SENT, "", now, result)
+        with _Renewal(worker, now):
+            for item in claimed:
+                if should_stop():
+                    break
+                if transport is None:
+                    try:
+                        transport = _transport(config).__enter__()
+                    except (OSError, smtplib.SMTPException) as exc:
+                        error = f"cannot reach the mail server: {_describe(exc)}"
+                        for rest in claimed[done:]:
+                            _record(rest, worker, "retry", error, now, result)
+                        done = len(claimed)
+                        break
+                try:
+                    transport.send(item)
+                except PermanentFailure as exc:
+                    _record(item, worker, FAILED, str(exc), now, result)
+                except smtplib.SMTPResponseException as exc:
+                    # A 4xx answer: the connection is still good (smtplib reset it).
+                    _record(item, worker, "retry", _describe(exc), now, result)
+                except (OSError, smtplib.SMTPException) as exc:
+                    # A timeout or a lost connection: this one is charged, the rest go on
+                    # over a new connection.
+                    _record(item, worker, "retry", _describe(exc), now, result)
+                    transport.smtp.close()
+                    transport = None
+                else:
+                    _record(item, worker, SENT, "", now, result)
+                done += 1
     finally:
-        transport.__exit__(None, None, None)
+        if transport is not None:
+            transport.__exit__(None, None, None)
+        _release(worker, [item.id for item in claimed[done:]])
     return result
 
 
@@ -204,9 +330,8 @@ def _describe(exc: BaseException) -> str:
         return "the mail server did not answer in time"
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"SMTP {exc.smtp_code}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"recipient refused for now (SMTP {next(iter(exc.recipients.values()))[0]})"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "the mail server closed the connection"
     return exc.__class__.__name__
-
-
-def parse(row: OutboxMessage):
-    """Return the stored message parsed as an EmailMessage (for the development inbox)."""
-    return message_from_bytes(row.raw, policy=default_policy)

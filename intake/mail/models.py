@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,3 +40,14 @@ class OutboxMessage(db.Model):
         sa.ForeignKey("appointment.id"), nullable=True, index=True
     )
     intake_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"), nullable=True)
+    # When it last entered the queue (written, or retried by staff): temporary failures keep
+    # being retried until MAIL_GIVE_UP_HOURS after this.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # The worker sending it now, and until when its claim holds (renewed while it sends).
+    leased_by: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+def parse(row: OutboxMessage) -> EmailMessage:
+    """Return the stored message parsed as an EmailMessage (for the pages that show it)."""
+    return message_from_bytes(row.raw, policy=default_policy)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from ..database import now_utc, unit_of_work
+from ..extensions import db
+from ..staff import audit
 from .compose import compose
-from .models import OutboxMessage
+from .models import FAILED, QUEUED, OutboxMessage
 
 
 def enqueue(
@@ -38,18 +43,24 @@ def enqueue(
     return row
 
 
-def retry(message_id: int, user_id: int) -> OutboxMessage:
-    """Put a failed message back in the queue for the next worker pass; return it."""
-    from ..database import now_utc, unit_of_work
-    from ..staff import audit
-    from .models import FAILED, QUEUED
-
+def retry(message_id: int, user_id: int | None) -> OutboxMessage | None:
+    """Put a failed message back in the queue for the next worker pass; return it (None when
+    there is no such message). `user_id` is None when done from the command line."""
     with unit_of_work() as session:
         row = session.get(OutboxMessage, message_id)
-        if row.status == FAILED:
+        if row is not None and row.status == FAILED:
             row.status = QUEUED
-            row.next_attempt_at = now_utc()
+            row.queued_at = row.next_attempt_at = now_utc()
             row.last_error = ""
             row.attempts = 0
             audit.record(session, "retry_email", user_id, "outbox_message", message_id)
     return row
+
+
+def retry_failed(user_id: int | None) -> int:
+    """Put every failed message back in the queue; return how many."""
+    ids = db.session.scalars(sa.select(OutboxMessage.id).where(
+        OutboxMessage.status == FAILED).order_by(OutboxMessage.id)).all()
+    for message_id in ids:
+        retry(message_id, user_id)
+    return len(ids)

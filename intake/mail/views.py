@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template
 
 from ..extensions import db
-from .delivery import parse
-from .models import OutboxMessage
+from .models import OutboxMessage, parse
 
 bp = Blueprint("dev_mail", __name__, url_prefix="/dev/mail")
 

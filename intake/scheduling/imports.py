@@ -1,25 +1,19 @@
 """Busy times from a therapist's own calendar: an ICS address or a CalDAV calendar.
 
-Fetching an address someone typed is a server-side request, so it is guarded: http(s) only,
-private and loopback addresses refused (unless CALENDAR_ALLOW_PRIVATE), every redirect checked
-again, a time limit and a size limit. Only when each busy time starts and ends is kept.
+Both kinds are read through the one guarded client in `fetch.py` (a server-side request to an
+address someone typed), and only by the worker: a web request never waits on a calendar server.
+Only when each busy time starts and ends is kept.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
-import ipaddress
-import socket
-import ssl
+import logging
 import time as clock
-import urllib.error
-import urllib.request
+import xml.etree.ElementTree as ET  # noqa: N817
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
@@ -33,7 +27,10 @@ from ..database import now_utc, unit_of_work
 from ..extensions import db
 from ..staff import audit
 from ..therapists.models import Therapist
+from .fetch import FetchProblem, check_address, fetch
 from .models import BusyInterval, ExternalCalendar
+
+log = logging.getLogger(__name__)
 
 ICS = "ics"
 CALDAV = "caldav"
@@ -41,106 +38,7 @@ AHEAD = timedelta(days=400)
 BEHIND = timedelta(days=1)
 
 
-class ImportProblem(Exception):
-    """Why a calendar could not be read, in words a therapist understands."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-# ---------------------------------------------------------------- guarding the request
-
-
-def check_address(url: str, allow_private: bool) -> None:
-    """Raise ImportProblem unless `url` is http(s) and (unless allowed) resolves only to public
-    addresses."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https"):
-        raise ImportProblem("Only http:// or https:// addresses work here. (A webcal:// address "
-                            "works if you change webcal to https.)")
-    if not parts.hostname:
-        raise ImportProblem("That address has no host name.")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, ValueError, UnicodeError):
-        raise ImportProblem("We couldn't find that address. Check the host name.") from None
-    if allow_private:
-        return
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise ImportProblem("That address points into a private network, which isn't "
-                                "allowed for calendars.")
-
-
-def _public_only(address: tuple[str, int], timeout=socket._GLOBAL_DEFAULT_TIMEOUT,
-                 source_address=None, *, allow_private: bool) -> socket.socket:
-    """Connect like `socket.create_connection`, but only to addresses that pass the checks.
-
-    Checking at connect time (not only before) means a host name that changes its answer
-    between the check and the request still cannot reach a private address.
-    """
-    host, port = address
-    error: OSError | None = None
-    for family, kind, proto, _, peer in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
-        ip = ipaddress.ip_address(peer[0])
-        if not allow_private and (not ip.is_global or ip.is_multicast):
-            raise ImportProblem("That address points into a private network, which isn't "
-                                "allowed for calendars.")
-        sock = socket.socket(family, kind, proto)
-        try:
-            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
-                sock.settimeout(timeout)
-            if source_address:
-                sock.bind(source_address)
-            sock.connect(peer)
-            return sock
-        except OSError as exc:
-            error = exc
-            sock.close()
-    raise error or OSError("no address to connect to")
-
-
-def _guarded(base: type, allow_private: bool) -> type:
-    """Return an HTTP(S) connection class that connects only through `_public_only`."""
-
-    class Guarded(base):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._create_connection = partial(_public_only, allow_private=allow_private)
-
-    return Guarded
-
-
-class _GuardedHTTP(urllib.request.HTTPHandler):
-    def __init__(self, allow_private: bool):
-        super().__init__()
-        self.connection = _guarded(http.client.HTTPConnection, allow_private)
-
-    def http_open(self, req):
-        return self.do_open(self.connection, req)
-
-
-class _GuardedHTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, allow_private: bool):
-        super().__init__(context=ssl.create_default_context())
-        self.connection = _guarded(http.client.HTTPSConnection, allow_private)
-
-    def https_open(self, req):
-        return self.do_open(self.connection, req, context=self._context)
-
-
-class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow a redirect only to an address that passes the same checks."""
-
-    def __init__(self, allow_private: bool):
-        self.allow_private = allow_private
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        check_address(newurl, self.allow_private)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+ImportProblem = FetchProblem  # one kind of problem for the therapist, wherever it arose
 
 
 @dataclass(frozen=True)
@@ -159,43 +57,16 @@ def fetch_ics(url: str, etag: str = "", last_modified: str = "", *, allow_privat
     Raises ImportProblem for a refused address, an error answer, no answer in time, or a body
     larger than `max_bytes`.
     """
-    check_address(url, allow_private)
-    headers = {"User-Agent": "intake-calendar-sync/1", "Accept": "text/calendar, */*;q=0.5"}
+    headers = {"Accept": "text/calendar, */*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    opener = urllib.request.build_opener(_CheckedRedirects(allow_private),
-                                         _GuardedHTTP(allow_private),
-                                         _GuardedHTTPS(allow_private))
-    deadline = clock.monotonic() + timeout
-    try:
-        request = urllib.request.Request(url, headers=headers)  # noqa: S310  (checked above)
-        with opener.open(request, timeout=timeout) as reply:
-            chunks, size = [], 0
-            while chunk := reply.read(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ImportProblem(f"That calendar is larger than we accept "
-                                        f"({max_bytes // (1024 * 1024)} MB).")
-                if clock.monotonic() > deadline:
-                    raise ImportProblem("The calendar server didn't answer in time.")
-                chunks.append(chunk)
-            return Fetched(b"".join(chunks), reply.headers.get("ETag", ""),
-                           reply.headers.get("Last-Modified", ""))
-    except urllib.error.HTTPError as exc:
-        if exc.code == 304:
-            return Fetched(None, etag, last_modified)
-        raise ImportProblem(f"The calendar server answered with an error ({exc.code}). Check "
-                            "the address.") from None
-    except TimeoutError:
-        raise ImportProblem("The calendar server didn't answer in time.") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError | socket.timeout):
-            raise ImportProblem("The calendar server didn't answer in time.") from None
-        raise ImportProblem("We couldn't reach the calendar server.") from None
-    except (OSError, ValueError):
-        raise ImportProblem("We couldn't reach the calendar server.") from None
+    reply = fetch(url, headers=headers, allow_private=allow_private, timeout=timeout,
+                  max_bytes=max_bytes)
+    if reply.status == 304:
+        return Fetched(None, etag, last_modified)
+    return Fetched(reply.body, reply.etag, reply.last_modified)
 
 
 # ---------------------------------------------------------------- reading busy times
@@ -247,34 +118,55 @@ def busy_from_ics(body: bytes, start: datetime, end: datetime,
     return sorted(busy)
 
 
-def busy_from_caldav(url: str, username: str, password: str, start: datetime, end: datetime,
-                     zone: str, *, allow_private: bool, timeout: float
-                     ) -> list[tuple[datetime, datetime]]:
-    """Return the busy intervals of a CalDAV calendar between start and end."""
-    import caldav
-    from caldav.lib import error as dav_error
+CALDAV_QUERY = """<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop><C:calendar-data/></D:prop>
+  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+    <C:time-range start="{start}" end="{end}"/>
+  </C:comp-filter></C:comp-filter></C:filter>
+</C:calendar-query>
+"""
+CALENDAR_DATA = "{urn:ietf:params:xml:ns:caldav}calendar-data"
 
-    check_address(url, allow_private)
+
+def busy_from_caldav(url: str, username: str, password: str, start: datetime, end: datetime,
+                     zone: str, *, allow_private: bool, timeout: float, max_bytes: int
+                     ) -> list[tuple[datetime, datetime]]:
+    """Return the busy intervals of a CalDAV calendar between start and end.
+
+    One calendar-query REPORT (RFC 4791) through the guarded client, so CalDAV gets the same
+    address checks, redirect checks, byte cap and total deadline as an ICS address.
+    """
+    stamp = "%Y%m%dT%H%M%SZ"
+    query = CALDAV_QUERY.format(start=start.astimezone(UTC).strftime(stamp),
+                                end=end.astimezone(UTC).strftime(stamp))
     try:
-        with caldav.DAVClient(url=url, username=username or None, password=password or None,
-                              timeout=timeout) as client:
-            calendar = client.calendar(url=url)
-            found = calendar.search(start=start, end=end, event=True, expand=False)
-            bodies = [item.data.encode() if isinstance(item.data, str) else item.data
-                      for item in found]
-    except dav_error.AuthorizationError:
-        raise ImportProblem("The calendar refused the username or password.") from None
-    except dav_error.NotFoundError:
-        raise ImportProblem("There is no calendar at that address.") from None
-    except dav_error.DAVError:
-        raise ImportProblem("The calendar server answered with an error. Check the "
-                            "address.") from None
-    except Exception:  # noqa: BLE001  (network failures surface from several libraries)
-        raise ImportProblem("We couldn't reach the calendar server.") from None
+        reply = fetch(url, method="REPORT", data=query.encode(),
+                      headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+                      auth=(username, password) if username or password else None,
+                      allow_private=allow_private, timeout=timeout, max_bytes=max_bytes)
+    except FetchProblem as problem:
+        if problem.status == 401:
+            raise ImportProblem("The calendar refused the username or password.") from None
+        if problem.status == 404:
+            raise ImportProblem("There is no calendar at that address.") from None
+        raise
     busy = []
-    for body in bodies:
+    for body in _calendar_data(reply.body or b""):
         busy.extend(busy_from_ics(body, start, end, zone))
     return sorted(busy)
+
+
+def _calendar_data(multistatus: bytes) -> list[bytes]:
+    """Return the calendar-data of each item in a CalDAV multistatus answer."""
+    if b"<!DOCTYPE" in multistatus or b"<!ENTITY" in multistatus:
+        raise ImportProblem("That address didn't return a calendar we can read.")
+    try:
+        root = ET.fromstring(multistatus)  # noqa: S314  (no DTDs, checked above)
+    except ET.ParseError:
+        raise ImportProblem("That address didn't return a calendar we can read.") from None
+    return [(node.text or "").encode() for node in root.iter(CALENDAR_DATA)
+            if (node.text or "").strip()]
 
 
 # ---------------------------------------------------------------- stored calendars
@@ -287,13 +179,19 @@ def _box() -> Fernet:
 
 
 def _settings() -> dict:
+    """Return the guarded client's limits from the CALENDAR_* settings."""
     cfg = current_app.config
-    return {"allow_private": cfg["CALENDAR_ALLOW_PRIVATE"], "timeout": cfg["CALENDAR_TIMEOUT"]}
+    return {"allow_private": cfg["CALENDAR_ALLOW_PRIVATE"], "timeout": cfg["CALENDAR_TIMEOUT"],
+            "max_bytes": cfg["CALENDAR_MAX_BYTES"]}
 
 
 def connect(therapist_id: int, kind: str, url: str, username: str, password: str,
             by_user_id: int | None) -> ExternalCalendar:
-    """Connect a calendar (checking its address first) and return it; it is read at once."""
+    """Connect a calendar (checking its address first) and return it.
+
+    It is not read here: the worker reads it on its next pass, and until then the therapist's
+    page says it is being read.
+    """
     url = (url or "").strip()
     if url.startswith("webcal://"):
         url = "https://" + url[len("webcal://"):]
@@ -311,8 +209,16 @@ def connect(therapist_id: int, kind: str, url: str, username: str, password: str
         session.flush()
         audit.record(session, "edit_calendars", by_user_id, "therapist", therapist_id,
                      detail=f"connected {kind}")
-    sync(row.id)
     return row
+
+
+def request_read(therapist_id: int, calendar_id: int) -> None:
+    """Ask the worker to read a calendar on its next pass."""
+    with unit_of_work() as session:
+        row = session.get(ExternalCalendar, calendar_id)
+        if row is None or row.therapist_id != therapist_id:
+            raise ImportProblem("That calendar is no longer connected.")
+        row.last_attempt_at = None
 
 
 def disconnect(therapist_id: int, calendar_id: int, by_user_id: int | None) -> None:
@@ -327,42 +233,66 @@ def disconnect(therapist_id: int, calendar_id: int, by_user_id: int | None) -> N
                      detail="disconnected")
 
 
+UNEXPECTED = ("Something unexpected went wrong reading this calendar. We'll try again; if it "
+              "keeps happening, remove it and connect it again.")
+
+
 def sync(calendar_id: int, now: datetime | None = None) -> bool:
     """Read one calendar and replace its busy times; return True on success.
 
-    A failure is recorded on the calendar in plain words and changes nothing else.
+    A failure of any kind is recorded on the calendar in plain words (an unexpected one is
+    logged with its traceback too) and changes nothing else.
     """
     now = now or now_utc()
+    try:
+        outcome = _read(calendar_id, now)
+    except ImportProblem as problem:
+        message = problem.message
+    except Exception:
+        log.exception("reading calendar %s failed unexpectedly", calendar_id)
+        db.session.rollback()
+        message = UNEXPECTED
+    else:
+        if outcome is None:
+            return False  # removed meanwhile
+        _store(calendar_id, now, *outcome)
+        return True
+    with unit_of_work() as session:
+        failed = session.get(ExternalCalendar, calendar_id)
+        if failed is not None:
+            failed.last_attempt_at = now
+            failed.last_error = message[:300]
+    return False
+
+
+def _read(calendar_id: int, now: datetime):
+    """Return (busy or None when unchanged, etag, last_modified) for one calendar, or None
+    when it no longer exists; raise ImportProblem when it cannot be read."""
     row = db.session.get(ExternalCalendar, calendar_id)
     if row is None:
-        return False
+        return None
     zone = db.session.get(Therapist, row.therapist_id).timezone
-    start, end = now - BEHIND, now + AHEAD
+    url, kind, username, secret = row.url, row.kind, row.username, row.secret
     etag, modified = row.etag, row.last_modified
+    db.session.rollback()  # no transaction stays open while a server is asked
+    start, end = now - BEHIND, now + AHEAD
+    if kind == ICS:
+        fetched = fetch_ics(url, etag, modified, **_settings())
+        busy = None if fetched.body is None else busy_from_ics(fetched.body, start, end, zone)
+        return busy, fetched.etag, fetched.last_modified
     try:
-        if row.kind == ICS:
-            fetched = fetch_ics(row.url, row.etag, row.last_modified,
-                                max_bytes=current_app.config["CALENDAR_MAX_BYTES"],
-                                **_settings())
-            busy = None if fetched.body is None else busy_from_ics(
-                fetched.body, start, end, zone)
-            etag, modified = fetched.etag, fetched.last_modified
-        else:
-            try:
-                password = _box().decrypt(row.secret.encode()).decode() if row.secret else ""
-            except InvalidToken:
-                raise ImportProblem("Please connect this calendar again with its "
-                                    "password.") from None
-            busy = busy_from_caldav(row.url, row.username, password, start, end, zone,
-                                    **_settings())
-    except ImportProblem as problem:
-        with unit_of_work() as session:
-            failed = session.get(ExternalCalendar, calendar_id)
-            failed.last_attempt_at = now
-            failed.last_error = problem.message[:300]
-        return False
+        password = _box().decrypt(secret.encode()).decode() if secret else ""
+    except InvalidToken:
+        raise ImportProblem("Please connect this calendar again with its password.") from None
+    return busy_from_caldav(url, username, password, start, end, zone, **_settings()), "", ""
+
+
+def _store(calendar_id: int, now: datetime, busy, etag: str, modified: str) -> None:
+    """Record a successful read: the new busy times (unless unchanged) and the validators."""
     with unit_of_work() as session:
         done = session.get(ExternalCalendar, calendar_id)
+        if done is None:
+            return
         done.last_attempt_at = done.last_synced_at = now
         done.last_error = ""
         done.etag, done.last_modified = etag[:200], modified[:100]
@@ -372,21 +302,28 @@ def sync(calendar_id: int, now: datetime | None = None) -> bool:
             session.add_all(BusyInterval(calendar_id=calendar_id, therapist_id=done.therapist_id,
                                          starts_at=s, ends_at=e) for s, e in busy)
             done.busy_count = len(busy)
-    return True
 
 
-def sync_due(now: datetime | None = None) -> tuple[int, int]:
-    """Read every calendar not tried in the last CALENDAR_SYNC_MINUTES; return (read, failed).
+def sync_due(now: datetime | None = None, budget: float | None = None) -> tuple[int, int]:
+    """Read calendars not tried in the last CALENDAR_SYNC_MINUTES, never-read ones first, until
+    `budget` seconds (default CALENDAR_PASS_SECONDS) are spent; return (read, failed).
 
-    One calendar's failure never stops the others.
+    One calendar's failure never stops the others; the ones the budget did not reach stay due
+    for the next pass.
     """
     now = now or now_utc()
-    since = now - timedelta(minutes=current_app.config["CALENDAR_SYNC_MINUTES"])
+    cfg = current_app.config
+    budget = cfg["CALENDAR_PASS_SECONDS"] if budget is None else budget
+    since = now - timedelta(minutes=cfg["CALENDAR_SYNC_MINUTES"])
     due = db.session.scalars(sa.select(ExternalCalendar.id).where(sa.or_(
         ExternalCalendar.last_attempt_at.is_(None), ExternalCalendar.last_attempt_at <= since))
-        .order_by(ExternalCalendar.id)).all()
+        .order_by(ExternalCalendar.last_attempt_at.is_not(None),
+                  ExternalCalendar.last_attempt_at, ExternalCalendar.id)).all()
+    stop_at = clock.monotonic() + budget
     read = failed = 0
     for calendar_id in due:
+        if clock.monotonic() >= stop_at:
+            break
         if sync(calendar_id, now):
             read += 1
         else:

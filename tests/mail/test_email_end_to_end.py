@@ -13,7 +13,7 @@ from intake.appointments import services
 from intake.appointments.models import Appointment
 from intake.database import now_utc
 from intake.extensions import db
-from intake.mail.delivery import MAX_ATTEMPTS, deliver_due
+from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
 from tests.conftest import GOOD_ANSWERS, book_first_time
 
@@ -149,12 +149,20 @@ def test_a_permanent_refusal_is_recorded_and_a_temporary_one_gives_up_in_the_end
     book(client, "maya-chen")
     smtp.refuse = 451
     when = now_utc()
-    for _ in range(MAX_ATTEMPTS):
-        deliver_due(when)
-        when += timedelta(hours=2)
-    rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.attempts > 1)).all()
+    waits = []
+    while when < now_utc() + timedelta(hours=47):  # MAIL_GIVE_UP_HOURS is 48
+        assert deliver_due(when).retried == 2
+        due = db.session.scalar(sa.select(sa.func.max(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == "queued"))
+        waits.append(due - when)
+        when = due
+    assert waits[1] > waits[0] * 1.4 and max(waits) <= timedelta(hours=1.2)  # backing off
+    queued = sa.select(OutboxMessage).where(OutboxMessage.attempts > 1)
+    assert {r.status for r in db.session.scalars(queued)} == {"queued"}  # still trying at 47 h
+    assert deliver_due(now_utc() + timedelta(hours=48, minutes=5)).failed == 2
+    rows = db.session.scalars(queued).all()
     assert len(rows) == 2 and {r.status for r in rows} == {"failed"}
-    assert all(r.attempts == MAX_ATTEMPTS for r in rows)
+    assert all("gave up after" in r.last_error and "451" in r.last_error for r in rows)
 
 
 def test_the_urgent_alert_says_only_that_one_arrived(app, client, smtp):

@@ -235,13 +235,12 @@ def test_broken_calendars_get_a_clear_status_and_the_worker_keeps_going(
     base, _ = ics_server
     therapist = maya()
     broken = imports.connect(therapist.id, "ics", base + path, "", "", None)
-    db.session.refresh(broken)
-    assert message in broken.last_error and broken.last_synced_at is None
     good = imports.connect(therapist.id, "ics", f"{base}/own.ics", "", "", None)
-    db.session.execute(sa.update(ExternalCalendar).values(last_attempt_at=None))
-    db.session.commit()
+    assert broken.last_attempt_at is None and good.last_attempt_at is None  # read by the worker
     report = run_pass()
     assert "calendars: 1 read, 1 failed" in report
+    db.session.refresh(broken)
+    assert message in broken.last_error and broken.last_synced_at is None
     db.session.refresh(good)
     assert good.last_error == "" and good.busy_count > 0
 
@@ -261,7 +260,11 @@ def test_the_therapist_page_shows_status_and_errors_in_plain_words(app, client, 
     client.post(url, data={"csrf_token": token(client, url), "action": "connect", "kind": "ics",
                            "url": f"{base}/garbage.ics"})
     page = client.get(url)
+    assert "Reading…" in page.text and 'hx-trigger="every 4s"' in page.text
+    run_pass()
+    page = client.get(url)
     assert "didn&#39;t return a calendar we can read" in page.text
+    assert "Reading…" not in page.text and "every 4s" not in page.text
 
 
 def test_a_name_that_turns_private_after_the_check_is_still_refused(app, ics_server,
