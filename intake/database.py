@@ -43,12 +43,13 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-def install_sqlite_locking(engine: Engine) -> None:
+def install_sqlite_locking(engine: Engine, busy_seconds: float = 15) -> None:
     """Make SQLite safe under concurrent writers.
 
     Transactions start deferred (readers never wait) unless the connection carries the
     `immediate` execution option, in which case they start with BEGIN IMMEDIATE and take the
-    write lock up front; a busy timeout makes a second writer wait instead of failing.
+    write lock up front; a busy timeout makes a second writer wait up to `busy_seconds` instead
+    of failing at once (after it, SQLite raises "database is locked").
     """
     if engine.dialect.name != "sqlite":
         return
@@ -57,7 +58,7 @@ def install_sqlite_locking(engine: Engine) -> None:
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN itself
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 15000")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()

@@ -81,6 +81,18 @@ class MailHealth:
             return None
         return max(int((self.now - self.oldest_due_at).total_seconds() // 60), 0)
 
+    def seconds_since(self, at: datetime | None) -> int | None:
+        """Return whole seconds from `at` to now, or None."""
+        return None if at is None else int((self.now - at).total_seconds())
+
+    @property
+    def status(self) -> str:
+        """Return "stuck" (mail waiting too long, or a worker that ran has gone quiet),
+        "attention" (failed email, or a job failing) or "ok"."""
+        if self.stuck or (self.worker_silent and self.last_pass_at is not None):
+            return "stuck"
+        return "attention" if self.failed or self.failing_jobs else "ok"
+
     @property
     def stuck(self) -> bool:
         """True when an email has waited longer than MAIL_STUCK_MINUTES to go out."""

@@ -1,6 +1,11 @@
 """The practice's public pages: the start page, privacy notice and crisis help."""
 
+import sqlalchemy as sa
 from flask import Blueprint, render_template
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+from .health import mail_health
 
 bp = Blueprint("pages", __name__)
 
@@ -25,5 +30,24 @@ def help_now():
 
 @bp.get("/healthz")
 def healthz():
-    """Return a plain OK for load balancers."""
-    return {"status": "ok"}
+    """Return the database's, the worker's and the mail queue's state for a monitor.
+
+    503 when the database cannot be reached, when an email has waited longer than
+    MAIL_STUCK_MINUTES, or when a worker that used to run has gone quiet; 200 otherwise
+    ("attention" when some email failed or a job is failing, for staff to look at).
+    """
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        health = mail_health()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "down", "database": "unreachable"}, 503, {"Retry-After": "30"}
+    body = {
+        "status": health.status,
+        "database": "ok",
+        "worker": {"last_pass_seconds_ago": health.seconds_since(health.last_pass_at),
+                   "failing_jobs": [name for name, _ in health.failing_jobs]},
+        "mail": {"oldest_waiting_seconds": health.seconds_since(health.oldest_due_at),
+                 "failed": health.failed},
+    }
+    return body, 503 if health.status == "stuck" else 200

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import formatting, logs
@@ -17,7 +19,7 @@ def init_app(app: Flask) -> None:
     """Bind extensions, register blueprints, CLI commands, headers and error handlers."""
     db.init_app(app)
     with app.app_context():
-        install_sqlite_locking(db.engine)
+        install_sqlite_locking(db.engine, app.config["DATABASE_BUSY_SECONDS"])
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     mail.init_app(app)
@@ -64,6 +66,8 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(PoolTimeout, _database_unavailable)
 
 
 def _security_headers(response):
@@ -114,3 +118,71 @@ def _http_error(error: HTTPException):
         body = render_template("errors/_message.html", error=error)
         return body, error.code, {"HX-Retarget": "#main", "HX-Reswap": "innerHTML"}
     return render_template("errors/error.html", error=error), error.code
+
+
+RETRY_AFTER_SECONDS = 30
+
+
+def cannot_reach_database(error: BaseException) -> bool:
+    """Return True when `error` means the database can't be reached or locked just now.
+
+    That is an OperationalError (a refused or dropped connection, SQLite's "database is
+    locked"), any driver error that invalidated its connection, or no free connection in the
+    pool. Other database errors (a broken constraint, a bug) are not.
+    """
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    return error.connection_invalidated or isinstance(error, OperationalError)
+
+
+def _rollback() -> None:
+    """End the failed transaction; a connection already gone is replaced at the next checkout."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        current_app.logger.warning("rolling back after a database error failed too")
+
+
+def _database_unavailable(error: Exception):
+    """Answer 503 with Retry-After when the database is busy or gone, never a 500.
+
+    A form being sent (an intake step, a booking) comes back with everything the person typed
+    and its idempotency key, so sending it again is safe; anything else gets a calm page. If
+    even the form can't be shown without the database, the calm page is shown instead.
+    """
+    if not cannot_reach_database(error):
+        raise error  # not an outage: Flask answers it as before
+    cause = getattr(error, "orig", None) or error
+    # The driver's own message only: SQLAlchemy's would include the statement's parameters.
+    current_app.logger.warning("database unavailable on %s: %s: %s", request.endpoint,
+                               type(cause).__name__, str(cause).strip().split("\n")[0])
+    _rollback()
+    response = None
+    resume = _resume_unsaved(request.endpoint)
+    if resume is not None:
+        try:
+            response = make_response(resume())
+        except (DBAPIError, PoolTimeout) as again:
+            if not cannot_reach_database(again):
+                raise
+            _rollback()
+    if response is None:
+        response = make_response(_http_error(ServiceUnavailable()))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _resume_unsaved(endpoint: str | None):
+    """Return the view function that shows an unsaved form again, for endpoints that have one."""
+    if endpoint == "intakes.advance":
+        from .intakes.views import resume_after_unavailable
+
+        return resume_after_unavailable
+    if endpoint == "appointments.book":
+        from .appointments.views import resume_after_unavailable
+
+        return resume_after_unavailable
+    return None

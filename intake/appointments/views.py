@@ -149,6 +149,24 @@ def book(reference: str, slug: str):
                             uid=booked.appointment.uid), 303)
 
 
+def resume_after_unavailable():
+    """Return the booking form as it was sent, with its time and idempotency key (503).
+
+    Shown when the database could not be reached or locked. It needs no database itself: the
+    time comes from the form, so pressing "Book this time" again is safe and books once.
+    """
+    form = BookingForm()
+    zone = form.tz.data or current_app.config["PRACTICE_TIMEZONE"]
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name far too long
+        zone = current_app.config["PRACTICE_TIMEZONE"]
+    return render_template("errors/book_again.html", form=form, zone=zone,
+                           starts_at=parse_start(form.start.data),
+                           reference=request.view_args["reference"],
+                           slug=request.view_args["slug"]), 503
+
+
 @bp.get("/booked/<uid>")
 def booked(reference: str, uid: str):
     """Return the confirmation page: what was booked and what happens next."""

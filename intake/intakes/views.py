@@ -49,11 +49,17 @@ def _too_fast(form: IntakeForm) -> bool:
     return (now_utc() - signed_at).total_seconds() < minimum
 
 
-def _render_step(form: IntakeForm, step: int, status: int = 200):
-    """Return the form at `step`: the whole page, or for htmx the step partial alone."""
+def _render_step(form: IntakeForm, step: int, status: int = 200, unsaved: bool = False):
+    """Return the form at `step`: the whole page, or for htmx the step partial alone.
+
+    With `unsaved`, a note above the form says the answers could not be saved yet and are
+    kept; crisis resources are shown with it when the safety answer signals risk.
+    """
     form.step.data = str(step)
     template = "intakes/_step.html" if request.headers.get("HX-Request") else "intakes/form.html"
-    return render_template(template, form=form, step=step, steps=IntakeForm.STEPS), status
+    crisis = unsaved and services.signals_risk(form.safety.data)
+    return render_template(template, form=form, step=step, steps=IntakeForm.STEPS,
+                           unsaved=unsaved, crisis=crisis), status
 
 
 @bp.get("")
@@ -102,6 +108,15 @@ def resume_after_expiry():
     form.csrf_token.errors = ["For your security this page expired. Please press the button "
                               "again: your answers are kept."]
     return _render_step(form, form.current_step, 422)
+
+
+def resume_after_unavailable():
+    """Return the step the person was on, answers kept, saying nothing was saved yet (503).
+
+    Shown when the database could not be reached or locked; it needs no database itself.
+    """
+    form = IntakeForm(default_timezone=current_app.config["PRACTICE_TIMEZONE"])
+    return _render_step(form, form.current_step, 503, unsaved=True)
 
 
 def _go(url: str):

@@ -23,6 +23,7 @@ from ..appointments.forms import parse_start
 from ..appointments.models import Appointment
 from ..database import now_utc
 from ..extensions import db
+from ..health import mail_health
 from ..intakes import services as intakes
 from ..intakes.choices import CONCERNS_BY_KEY, FORMATS, LANGUAGES, MODALITIES, TIMES
 from ..intakes.models import Intake
@@ -64,7 +65,10 @@ def home():
     now = now_utc()
     requests = queries.waiting_requests()
     options = {a.id: next_open_times(a.therapist, now, 8) for a in requests}
+    health = mail_health(now)
     return render_template("staff/dashboard.html", urgent=queries.urgent_intakes(),
+                           health=health, unattached=queries.failed_unattached_emails()
+                           if health.failed_without_appointment else [],
                            changes=queries.change_requests(),
                            contacts=queries.contact_requests(), requests=requests,
                            options=options, now=now, decline_form=DeclineForm(),

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..appointments.models import ACTIVE_STATUSES, HELD, Appointment
 from ..extensions import db
 from ..intakes.models import Intake
-from ..mail.models import OutboxMessage
+from ..mail.models import FAILED, OutboxMessage
 from ..scheduling.models import TimeOff
 from ..therapists.models import Therapist
 from .models import THERAPIST, User
@@ -118,3 +118,11 @@ def week_items(therapist_ids: list[int], start: datetime, end: datetime):
 def therapists() -> list[Therapist]:
     """Return every therapist by name."""
     return list(db.session.scalars(sa.select(Therapist).order_by(Therapist.name)))
+
+
+def failed_unattached_emails() -> list[OutboxMessage]:
+    """Return failed emails that belong to no appointment (urgent-intake notes, contact
+    requests), newest first: no appointment page shows them, so the dashboard does."""
+    return list(db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.status == FAILED, OutboxMessage.appointment_id.is_(None))
+        .order_by(OutboxMessage.id.desc()).limit(50)))
