@@ -333,5 +333,8 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return f"recipient refused for now (SMTP {next(iter(exc.recipients.values()))[0]})"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib reports a timeout while reading a reply as a closed connection.
+        if "timed out" in str(exc):
+            return "the mail server did not answer in time"
         return "the mail server closed the connection"
     return exc.__class__.__name__
