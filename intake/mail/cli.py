@@ -65,9 +65,10 @@ def retry_command(message_id: int | None, all_failed: bool):
     if all_failed:
         click.echo(f"{retry_failed(None)} failed email(s) queued again.")
         return
-    row = retry(message_id, None)
+    row = db.session.get(OutboxMessage, message_id)
     if row is None:
         raise click.ClickException(f"There is no email #{message_id}.")
-    if row.status != QUEUED:
+    if row.status != FAILED:
         raise click.ClickException(f"Email #{message_id} is {row.status}, not failed.")
+    retry(message_id, None)
     click.echo(f"Email #{message_id} is queued again; the worker sends it on its next pass.")
