@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
+
+
+def zone_or(wanted: str | None, fallback: str) -> str:
+    """Return `wanted` when it names a time zone we know, else `fallback`."""
+    if not wanted:
+        return fallback
+    try:
+        ZoneInfo(wanted)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name far too long
+        return fallback
+    return wanted
 
 
 def local(instant: datetime, zone: str) -> datetime:

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 
 from ..database import now_utc
 from ..extensions import db, limiter
+from ..formatting import zone_or
 from ..intakes.access import intake_or_404
 from ..scheduling.service import is_open, next_open_times, open_times
 from ..therapists.models import Therapist
@@ -23,12 +24,7 @@ bp = Blueprint("appointments", __name__, url_prefix="/intake/<reference>")
 
 def _zone(intake) -> str:
     """Return the zone to show times in: `?tz=` when valid, else the intake's own."""
-    wanted = request.args.get("tz") or request.form.get("tz") or intake.timezone or "UTC"
-    try:
-        ZoneInfo(wanted)
-    except (ZoneInfoNotFoundError, ValueError):
-        return intake.timezone or "UTC"
-    return wanted
+    return zone_or(request.args.get("tz") or request.form.get("tz"), intake.timezone or "UTC")
 
 
 def _therapist_or_404(slug: str) -> Therapist:

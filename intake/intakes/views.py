@@ -18,6 +18,7 @@ from .. import links
 from ..appointments.models import HELD, Appointment
 from ..database import now_utc
 from ..extensions import db, limiter
+from ..formatting import zone_or
 from ..scheduling.service import next_open_times
 from . import services
 from .access import intake_or_404, remember
@@ -155,7 +156,7 @@ def match(reference: str):
         for therapist, match in matches_for(intake, now.date())
     ]
     return render_template("intakes/match.html", intake=intake, found=found,
-                           zone=request.args.get("tz") or intake.timezone)
+                           zone=zone_or(request.args.get("tz"), intake.timezone or "UTC"))
 
 
 @bp.post("/<reference>/contact")

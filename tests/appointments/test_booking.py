@@ -244,3 +244,12 @@ def test_every_time_offered_after_a_booking_can_itself_be_booked(client, demo):
     assert links
     for link in links:
         assert client.get(link).status_code == 200, link
+
+
+def test_a_time_zone_name_far_too_long_falls_back_to_the_intake_s_own(client, demo):
+    reference = fill_intake(client)
+    for path in (f"/intake/{reference}/match", f"/intake/{reference}/times/maya-chen"):
+        for zone in ("Europe/" + "x" * 5000, "Mars/Olympus", "../../etc/passwd"):
+            page = client.get(path, query_string={"tz": zone})
+            assert page.status_code == 200
+            assert "London" in page.text and "Olympus" not in page.text  # the intake's own
