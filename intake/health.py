@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .database import UTCDateTime, now_utc, unit_of_work
@@ -35,26 +36,38 @@ class WorkerJob(db.Model):
     failures: Mapped[int] = mapped_column(default=0)  # in a row; 0 after a good run
 
 
+def failing() -> set[str]:
+    """Return the names of jobs whose last run failed."""
+    return set(db.session.scalars(sa.select(WorkerJob.name).where(WorkerJob.failures > 0)))
+
+
 def note(name: str, worker: str, started: datetime, error: str = "") -> None:
     """Record that job `name` ran from `started` until now, and how it went.
 
     Never raises: when the database itself is the problem, the log is all there is.
     """
     finished = now_utc()
-    try:
-        with unit_of_work() as session:
-            row = session.get(WorkerJob, name) or WorkerJob(name=name, failures=0)
-            session.add(row)
-            row.worker = worker[:80]
-            row.last_started_at, row.last_finished_at = started, finished
-            if error:
-                row.failures = (row.failures or 0) + 1
-                row.last_error = error[:500]
-            else:
-                row.failures, row.last_error, row.last_ok_at = 0, "", finished
-    except Exception:
-        log.exception("could not record how the worker's %s job went", name)
-        db.session.rollback()
+    for attempt in (1, 2):  # two workers writing a job's first row at once: one waits, retries
+        try:
+            with unit_of_work() as session:
+                row = session.get(WorkerJob, name) or WorkerJob(name=name, failures=0)
+                session.add(row)
+                row.worker = worker[:80]
+                row.last_started_at, row.last_finished_at = started, finished
+                if error:
+                    row.failures = (row.failures or 0) + 1
+                    row.last_error = error[:500]
+                else:
+                    row.failures, row.last_error, row.last_ok_at = 0, "", finished
+            return
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                log.exception("could not record how the worker's %s job went", name)
+        except Exception:
+            log.exception("could not record how the worker's %s job went", name)
+            db.session.rollback()
+            return
 
 
 @dataclass(frozen=True)

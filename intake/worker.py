@@ -80,6 +80,12 @@ def run_pass(should_stop: Callable[[], bool] = lambda: False) -> str:
         ("mail", lambda: _mail(should_stop)),
     ]
     parts, failed = [], []
+    try:
+        was_failing = health.failing()
+    except Exception:
+        log.exception("could not read the worker's job records")
+        db.session.rollback()
+        was_failing = set()
     for name, job in jobs:
         if should_stop():
             break
@@ -92,8 +98,11 @@ def run_pass(should_stop: Callable[[], bool] = lambda: False) -> str:
             failed.append(name)
             # Only the kind of error: its text may quote stored values; the log has the rest.
             health.note(name, worker, started, exc.__class__.__name__)
+            was_failing.add(name)
             continue
-        health.note(name, worker, started)
+        if name in was_failing:  # recovered: say so (a good run otherwise writes nothing)
+            health.note(name, worker, started)
+            was_failing.discard(name)
         if part:
             parts.append(part)
     if failed:
