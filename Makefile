@@ -27,7 +27,7 @@ run: install
 	DEV_INBOX=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install node_modules/.installed
-	$(BIN)/ruff check intake tests migrations bench wsgi.py
+	$(BIN)/ruff check intake tests migrations bench wsgi.py gunicorn.conf.py
 	$(BIN)/python -m pytest
 	@echo "Again on PostgreSQL (everything but the browser journeys):"
 	INTAKE_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q --ignore=tests/browser
@@ -36,7 +36,7 @@ bench: install
 	$(BIN)/python -m bench.run
 
 lint: install
-	$(BIN)/ruff check intake tests migrations bench wsgi.py
+	$(BIN)/ruff check intake tests migrations bench wsgi.py gunicorn.conf.py
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache

@@ -214,6 +214,49 @@ def smtp(app):
     controller.stop()
 
 
+@pytest.fixture
+def smtp_server():
+    """Run a real SMTP server on 127.0.0.1 for other processes (no app needed); yield
+    (inbox, port)."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+# ---------------------------------------------------------------- Redis and other processes
+
+def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 20) -> None:
+    """Return once `process` accepts connections on `port`; fail if it stops or is too slow."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{what} stopped: {process.stdout.read() if process.stdout else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"{what} did not start")
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """Run a throwaway Redis server on 127.0.0.1; yield its URL."""
+    if not shutil.which("redis-server"):
+        missing("Redis (Debian package 'redis-server')")
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    wait_for_port(port, process, "Redis")
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
 # ---------------------------------------------------------------- live server
 
 @pytest.fixture

@@ -5,45 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 
-import pytest
 import requests
 
-from tests.conftest import ROOT, free_port, missing
-
-
-def wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
-    import socket
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{what} stopped: {process.stdout.read() if process.stdout else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"{what} did not start")
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """Run a throwaway Redis server on 127.0.0.1; yield its URL."""
-    if not shutil.which("redis-server"):
-        missing("Redis (Debian package 'redis-server')")
-    port = free_port()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    wait_for_port(port, process, "Redis")
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+from tests.conftest import ROOT, free_port, wait_for_port
 
 
 def test_two_web_processes_share_one_failure_count(app, make_user, database_url, redis_url):
