@@ -8,7 +8,6 @@ the first pass of `make test`, not again in the PostgreSQL pass.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sqlite3
@@ -31,11 +30,6 @@ from tests.conftest import (
     missing,
     post_step,
     slot_links,
-)
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("INTAKE_TEST_DATABASE") == "postgresql",
-    reason="runs once, in the first pass: each test here starts the database it needs",
 )
 
 HTMX = {"HX-Request": "true"}
