@@ -147,6 +147,10 @@ def _guarded(base: type, allow_private: bool, deadline: Deadline) -> type:
             self._create_connection = partial(_connect, allow_private=allow_private,
                                               deadline=deadline)
 
+        def connect(self):
+            super().connect()
+            deadline.watch(self.sock)  # the TLS socket too: it replaces the raw one
+
     return Guarded
 
 
@@ -182,6 +186,7 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         check_address(newurl, self.allow_private)
+        fp.close()  # a redirect's own body is never read (urllib would read it whole)
         if req.get_method() not in ("GET", "HEAD") and code in (301, 302, 307, 308):
             kept = {k: v for k, v in req.headers.items()}
             follow = urllib.request.Request(newurl, data=req.data, headers=kept,  # noqa: S310
@@ -222,7 +227,8 @@ def fetch(url: str, *, allow_private: bool, timeout: float, max_bytes: int,
         # Never carried to another host: urllib drops unredirected headers on redirects.
         request.add_unredirected_header("Authorization", f"Basic {token}")
     with Deadline(timeout) as deadline:
-        opener = urllib.request.build_opener(_CheckedRedirects(allow_private),
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),  # no env proxies
+                                             _CheckedRedirects(allow_private),
                                              _GuardedHTTP(allow_private, deadline),
                                              _GuardedHTTPS(allow_private, deadline))
         try:
