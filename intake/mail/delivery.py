@@ -237,6 +237,17 @@ class _Renewal:
                 log.exception("could not renew this worker's email leases")
 
 
+def _still_mine(item: Claimed, worker: str, now: datetime) -> bool:
+    """Extend this worker's lease on one row just before sending it; return False when the
+    lease was lost meanwhile (a worker paused past its lease): then another worker owns it."""
+    with unit_of_work() as session:
+        changed = session.execute(sa.update(OutboxMessage).where(
+            OutboxMessage.id == item.id, OutboxMessage.leased_by == worker,
+            OutboxMessage.status == QUEUED).values(
+                lease_until=max(now, now_utc()) + _lease_length()))
+        return changed.rowcount == 1
+
+
 def _record(item: Claimed, worker: str, outcome: str, error: str, now: datetime,
             result: PassResult) -> None:
     """Store one delivery's outcome ("sent", "failed" or "retry") in its own write transaction.
@@ -292,6 +303,10 @@ def deliver_due(now: datetime | None = None,
             for item in claimed:
                 if should_stop():
                     break
+                if not _still_mine(item, worker, now):
+                    log.warning("email %s: lease lost before sending; left to its holder", item.id)
+                    done += 1
+                    continue
                 if transport is None:
                     try:
                         transport = _transport(config).__enter__()
