@@ -95,17 +95,30 @@ def busy_from_ics(body: bytes, start: datetime, end: datetime,
         if calendar.name != "VCALENDAR":
             raise ValueError("not a calendar")
         calendar = x_wr_timezone.to_standard(calendar)
-        occurrences = recurring_ical_events.of(calendar).between(start, end)
+        # Lazily, earliest first, so a rule repeating every second stops at the cap instead of
+        # expanding for minutes.
+        occurrences = recurring_ical_events.of(calendar).after(start)
+        busy = _busy_times(occurrences, end, ZoneInfo(zone))
+    except ImportProblem:
+        raise
     except Exception:  # noqa: BLE001  (any parser failure means the same to the therapist)
         raise ImportProblem("That address didn't return a calendar we can read.") from None
-    tz = ZoneInfo(zone)
+    return sorted(busy)
+
+
+MAX_OCCURRENCES = 20_000  # about 50 events a day for the 400 days read
+
+
+def _busy_times(occurrences, end: datetime, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """Return the busy intervals among occurrences (earliest first) that start before `end`;
+    raise ImportProblem past MAX_OCCURRENCES."""
     busy = []
-    for event in occurrences:
+    for count, event in enumerate(occurrences):
+        if count >= MAX_OCCURRENCES:
+            raise ImportProblem("That calendar has far more events than we can read (perhaps "
+                                "an event that repeats every minute). Check its repeating "
+                                "events.")
         if event.name != "VEVENT":
-            continue
-        if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-            continue
-        if str(event.get("STATUS", "")).upper() == "CANCELLED":
             continue
         try:
             s = _instant(event["DTSTART"].dt, tz)
@@ -113,9 +126,15 @@ def busy_from_ics(body: bytes, start: datetime, end: datetime,
                 s + (event["DURATION"].dt if "DURATION" in event else timedelta(0)))
         except (KeyError, ValueError, AttributeError, TypeError):
             continue
+        if s >= end:
+            break
+        if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+            continue
+        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+            continue
         if e > s:
             busy.append((s, e))
-    return sorted(busy)
+    return busy
 
 
 CALDAV_QUERY = """<?xml version="1.0" encoding="utf-8"?>

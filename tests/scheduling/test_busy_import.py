@@ -290,3 +290,18 @@ def test_a_name_that_turns_private_after_the_check_is_still_refused(app, ics_ser
     with pytest.raises(imports.ImportProblem, match="private network"):
         imports.fetch_ics(f"http://calendar.example:{port}/own.ics", allow_private=False,
                           timeout=2, max_bytes=1024 * 1024)
+
+
+def test_an_event_repeating_every_second_is_refused_quickly():
+    import time as clock
+
+    body = (CALENDAR.split("BEGIN:VEVENT")[0] + "BEGIN:VEVENT\r\nUID:flood@example.org\r\n"
+            "DTSTAMP:20270201T000000Z\r\nDTSTART:20270301T000000Z\r\n"
+            "DTEND:20270301T000001Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    started = clock.monotonic()
+    with pytest.raises(imports.ImportProblem, match="far more events"):
+        imports.busy_from_ics(body.encode(), NOW, NOW + imports.AHEAD, "America/New_York")
+    assert clock.monotonic() - started < 20
+    # A calendar's ordinary repeating events are all read.
+    assert imports.busy_from_ics(CALENDAR.encode(), NOW, NOW + imports.AHEAD,
+                                 "America/New_York") == EXPECTED_UTC
