@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .database import UTCDateTime, now_utc, unit_of_work
 from .extensions import db
+from .mail.models import FAILED, QUEUED, OutboxMessage
 
 HEARTBEAT = "pass"  # one row for the whole pass, beside one per job
 log = logging.getLogger(__name__)
@@ -115,8 +116,6 @@ class MailHealth:
 
 def mail_health(now: datetime | None = None) -> MailHealth:
     """Return the worker's heartbeat and the queue's state, in four small queries."""
-    from .mail.models import FAILED, QUEUED, OutboxMessage
-
     now = now or now_utc()
     last_pass = db.session.scalar(sa.select(WorkerJob.last_finished_at).where(
         WorkerJob.name == HEARTBEAT))

@@ -90,15 +90,21 @@ class Postgres:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """Start PostgreSQL once for the session; fail in CI if its binaries are missing."""
+def running_postgres():
+    """Yield a started PostgreSQL server, stopped afterwards; fail in CI if its binaries are
+    missing (skip elsewhere)."""
     if not shutil.which("initdb") or not shutil.which("pg_ctl"):
         missing("PostgreSQL (initdb, pg_ctl)")
     server = Postgres()
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """Start PostgreSQL once for the session."""
+    yield from running_postgres()
 
 
 # ---------------------------------------------------------------- the app

@@ -9,7 +9,6 @@ the first pass of `make test`, not again in the PostgreSQL pass.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -27,8 +26,8 @@ from tests.conftest import (
     Postgres,
     fill_intake,
     hidden_inputs,
-    missing,
     post_step,
+    running_postgres,
     slot_links,
 )
 
@@ -41,12 +40,7 @@ BUSY_SECONDS = 1
 @pytest.fixture
 def own_postgres():
     """Start a PostgreSQL server for this test alone (the session's one is shared)."""
-    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
-        missing("PostgreSQL (initdb, pg_ctl)")
-    server = Postgres()
-    server.start()
-    yield server
-    server.stop()
+    yield from running_postgres()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
@@ -152,11 +152,7 @@ def resume_after_unavailable():
     time comes from the form, so pressing "Book this time" again is safe and books once.
     """
     form = BookingForm()
-    zone = form.tz.data or current_app.config["PRACTICE_TIMEZONE"]
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name far too long
-        zone = current_app.config["PRACTICE_TIMEZONE"]
+    zone = zone_or(form.tz.data, current_app.config["PRACTICE_TIMEZONE"])
     return render_template("errors/book_again.html", form=form, zone=zone,
                            starts_at=parse_start(form.start.data),
                            reference=request.view_args["reference"],

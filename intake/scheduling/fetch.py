@@ -10,6 +10,7 @@ understands; nothing else escapes.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import ipaddress
@@ -221,8 +222,6 @@ def fetch(url: str, *, allow_private: bool, timeout: float, max_bytes: int,
                                      headers={"User-Agent": "intake-calendar-sync/1",
                                               **(headers or {})})
     if auth:
-        import base64
-
         token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         # Never carried to another host: urllib drops unredirected headers on redirects.
         request.add_unredirected_header("Authorization", f"Basic {token}")

@@ -267,26 +267,32 @@ def test_the_therapist_page_shows_status_and_errors_in_plain_words(app, client, 
     assert "Reading…" not in page.text and "every 4s" not in page.text
 
 
-def test_a_name_that_turns_private_after_the_check_is_still_refused(app, ics_server,
-                                                                    monkeypatch):
-    """DNS that answers "public" to the check and "loopback" to the connection is refused."""
+def rebind(host: str, port: int, monkeypatch) -> None:
+    """Make `host` answer a public address to its first look-up (the check) and loopback to
+    every later one (the connection), as a rebinding DNS server would."""
     import socket as socket_module
 
-    base, _ = ics_server
-    port = int(base.rsplit(":", 1)[1])
     real = socket_module.getaddrinfo
     answers = iter([[(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "",
                       ("93.184.216.34", port))]])
 
-    def rebinding(host, *args, **kwargs):
-        if host == "calendar.example":
+    def rebinding(name, *args, **kwargs):
+        if name == host:
             try:
-                return next(answers)  # the check sees a public address
+                return next(answers)
             except StopIteration:
-                return real("127.0.0.1", *args, **kwargs)  # the connection would not
-        return real(host, *args, **kwargs)
+                return real("127.0.0.1", *args, **kwargs)
+        return real(name, *args, **kwargs)
 
     monkeypatch.setattr(socket_module, "getaddrinfo", rebinding)
+
+
+def test_a_name_that_turns_private_after_the_check_is_still_refused(app, ics_server,
+                                                                    monkeypatch):
+    """DNS that answers "public" to the check and "loopback" to the connection is refused."""
+    base, _ = ics_server
+    port = int(base.rsplit(":", 1)[1])
+    rebind("calendar.example", port, monkeypatch)
     with pytest.raises(imports.ImportProblem, match="private network"):
         imports.fetch_ics(f"http://calendar.example:{port}/own.ics", allow_private=False,
                           timeout=2, max_bytes=1024 * 1024)

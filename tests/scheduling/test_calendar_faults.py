@@ -33,7 +33,7 @@ from intake.scheduling import imports
 from intake.scheduling.models import ExternalCalendar
 from intake.worker import run_pass
 from tests.conftest import book_directly
-from tests.scheduling.test_busy_import import maya, radicale  # noqa: F401  (fixture)
+from tests.scheduling.test_busy_import import maya, radicale, rebind  # noqa: F401  (fixture)
 from tests.staff.conftest import sign_in, token
 
 PAGE = "/staff/therapists/maya-chen/calendar"
@@ -486,18 +486,7 @@ def test_a_caldav_name_that_turns_private_after_the_check_is_still_refused(http_
                                                                           monkeypatch):
     base, seen = http_server(lambda request, base: (207, {}, multistatus(b"")))
     port = int(base.rsplit(":", 1)[1])
-    real = socket.getaddrinfo
-    answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]])
-
-    def rebinding(host, *args, **kwargs):
-        if host == "calendar.example":
-            try:
-                return next(answers)  # the check sees a public address
-            except StopIteration:
-                return real("127.0.0.1", *args, **kwargs)  # the connection would not
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    rebind("calendar.example", port, monkeypatch)
     now = now_utc()
     with pytest.raises(imports.ImportProblem, match="private network"):
         imports.busy_from_caldav(f"http://calendar.example:{port}/cal/", "maya", "pw",
