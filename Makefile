@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint bench mutate clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,15 @@ test: install node_modules/.installed
 bench: install
 	$(BIN)/python -m bench.run
 
+# Mutation testing of the pure core and the appointment lifecycle (see [tool.mutmut] in
+# pyproject.toml and MUTATION.md). Slow, so not in CI; it picks up where it left off
+# (delete mutants/ to start afresh).
+mutate: install
+	$(BIN)/mutmut run --max-children $$(nproc)
+	$(BIN)/mutmut results --all true | $(BIN)/python -m tests.mutation_report
+
 lint: install
 	$(BIN)/ruff check intake tests migrations bench wsgi.py gunicorn.conf.py
 
 clean:
-	rm -rf $(VENV) node_modules instance .pytest_cache
+	rm -rf $(VENV) node_modules instance .pytest_cache mutants

@@ -21,7 +21,7 @@ from flask_migrate import upgrade
 
 from intake import create_app
 from intake.appointments.models import Appointment
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.demo import load_demo
 from intake.extensions import db
 from intake.intakes.services import submit

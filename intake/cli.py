@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .database import now_utc
+from .clock import now_utc
 from .extensions import db
 from .staff.models import ROLES
 from .therapists.models import Therapist

@@ -15,7 +15,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .database import UTCDateTime, now_utc, unit_of_work
+from .clock import now_utc
+from .database import UTCDateTime, unit_of_work
 from .extensions import db
 from .mail.models import FAILED, QUEUED, OutboxMessage
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from .clock import timed_serializer
+
 REBOOK = "rebook"  # an intake id: choose a time again after a decline, cancel or expiry
 INSTEAD = "instead"  # a held appointment id: choose another time in its place
 PROPOSAL = "proposal"  # a proposal id: accept the time the front desk offered
@@ -14,7 +16,7 @@ MAX_AGE = {REBOOK: 14 * 24 * 3600, INSTEAD: 7 * 24 * 3600, PROPOSAL: 7 * 24 * 36
 
 def _signer(purpose: str) -> URLSafeTimedSerializer:
     """Return the signer for one purpose (a link made for one never works for another)."""
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"link:{purpose}")
+    return timed_serializer(current_app.config["SECRET_KEY"], f"link:{purpose}")
 
 
 def make(purpose: str, record_id: int | list[int]) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from . import health
 from .appointments.services import expire_holds, send_reminders
-from .database import now_utc
+from .clock import now_utc
 from .extensions import db
 from .mail.delivery import deliver_due, worker_name
 from .scheduling.imports import sync_due

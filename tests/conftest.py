@@ -16,6 +16,7 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
+import limits.storage.memory as limits_memory
 import pytest
 from aiosmtpd.controller import Controller
 from flask import g
@@ -26,6 +27,28 @@ from intake import create_app
 from intake.extensions import db
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+class _DaemonTimer(threading.Timer):
+    """A timer that never keeps the process alive."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.daemon = True
+
+
+class _ThreadingWithDaemonTimers:
+    """`threading` as the rate limiter's in-memory storage sees it in the tests: its expiry
+    timer is a daemon. Under a shifted clock (libfaketime) a timed wait never ends, and that
+    timer would keep the test process from exiting."""
+
+    Timer = _DaemonTimer
+
+    def __getattr__(self, name):
+        return getattr(threading, name)
+
+
+limits_memory.threading = _ThreadingWithDaemonTimers()
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -170,9 +193,19 @@ def client(app):
 
 
 @pytest.fixture
+def clock():
+    """The app's one clock, stopped at the real time now: `clock.set(instant)` and
+    `clock.advance(delta)` move it for every page, service and worker job alike."""
+    from intake.clock import now_utc, stopped_at
+
+    with stopped_at(now_utc()) as handle:
+        yield handle
+
+
+@pytest.fixture
 def demo(app):
     """Load the demo practice."""
-    from intake.database import now_utc
+    from intake.clock import now_utc
     from intake.demo import load_demo
 
     load_demo(now_utc())
@@ -248,6 +281,13 @@ def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: floa
     pytest.fail(f"{what} did not start")
 
 
+def without_faketime() -> dict[str, str]:
+    """Return this process's environment without libfaketime's preload: Redis does not start
+    under it, and a server's own clock does not matter to what the tests check."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("LD_PRELOAD", "FAKETIME", "FAKETIME_NO_CACHE", "DONT_FAKE_MONOTONIC")}
+
+
 @pytest.fixture
 def redis_url(tmp_path):
     """Run a throwaway Redis server on 127.0.0.1; yield its URL."""
@@ -256,7 +296,8 @@ def redis_url(tmp_path):
     port = free_port()
     process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                               env=without_faketime())
     wait_for_port(port, process, "Redis")
     yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
@@ -389,7 +430,7 @@ def book_directly(slug: str, **intake_changes):
     import sqlalchemy as sa
 
     from intake.appointments.services import book
-    from intake.database import now_utc
+    from intake.clock import now_utc
     from intake.intakes.services import submit
     from intake.scheduling.service import next_open_times
     from intake.therapists.models import Therapist

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.extensions import db
 from intake.scheduling.service import open_times
 from intake.therapists.models import Therapist

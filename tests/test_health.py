@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.extensions import db
 from intake.health import WorkerJob
 from intake.mail.delivery import deliver_due

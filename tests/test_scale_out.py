@@ -32,7 +32,7 @@ import requests
 import sqlalchemy as sa
 
 from intake.appointments.models import ACTIVE_STATUSES, Appointment
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.models import QUEUED, SENT, OutboxMessage
 from intake.scheduling.service import open_times

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 
 from .. import links
 from ..calendars.invites import build_calendar_file
-from ..database import now_utc
+from ..clock import now_utc
 from ..extensions import db
 from . import services
 from .forms import parse_start

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from ..database import now_utc
+from ..clock import now_utc
 from ..extensions import db
 from ..intakes.models import Intake
 from ..matching import Candidate, Match, Wish, rank

@@ -8,7 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, now_utc
+from ..clock import now_utc
+from ..database import UTCDateTime
 from ..extensions import db
 
 HELD = "held"  # waiting for front-desk confirmation; the time is taken

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import links
 from ..calendars.invites import CANCEL, REQUEST, InviteData, Party, build_invite
-from ..database import now_utc, unit_of_work
+from ..clock import now_utc
+from ..database import unit_of_work
 from ..extensions import db
 from ..intakes.choices import FORMATS, IN_PERSON, TELEHEALTH
 from ..intakes.models import Intake

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from ..database import now_utc
+from ..clock import now_utc
 from ..extensions import db, limiter
 from ..formatting import zone_or
 from ..intakes.access import intake_or_404

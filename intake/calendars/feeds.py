@@ -19,7 +19,8 @@ from flask import current_app
 from icalendar import Calendar, Event
 
 from ..appointments.models import ACTIVE_STATUSES, CONFIRMED, Appointment
-from ..database import now_utc, unit_of_work
+from ..clock import now_utc
+from ..database import unit_of_work
 from ..extensions import db
 from ..staff import audit
 from ..staff.models import User

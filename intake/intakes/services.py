@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..database import now_utc, unit_of_work
+from ..clock import now_utc
+from ..database import unit_of_work
 from ..mail.outbox import enqueue
 from .choices import RISK_ANSWERS
 from .models import Intake

@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import links
 from ..appointments.models import HELD, Appointment
-from ..database import now_utc
+from ..clock import now_utc, timed_serializer
 from ..extensions import db, limiter
 from ..formatting import zone_or
 from ..scheduling.service import next_open_times
@@ -35,7 +35,7 @@ def _rate_limit() -> str:
 
 def _stamp() -> URLSafeTimedSerializer:
     """Return the signer for the form's start time (the minimum-fill-time check)."""
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="intake-started")
+    return timed_serializer(current_app.config["SECRET_KEY"], "intake-started")
 
 
 def _too_fast(form: IntakeForm) -> bool:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import click
 import sqlalchemy as sa
 
-from ..database import now_utc
+from ..clock import now_utc
 from ..extensions import db
 from ..health import mail_health
 from .models import FAILED, QUEUED, SENT, OutboxMessage

@@ -17,7 +17,7 @@ from email.utils import format_datetime, make_msgid
 from flask import current_app, render_template
 from jinja2 import Template
 
-from ..database import now_utc
+from ..clock import now_utc
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import smtplib
 import socket
 import ssl
 import threading
-import time as clock
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +30,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from ..database import now_utc, unit_of_work
+from ..clock import now_utc, pause
+from ..database import unit_of_work
 from .models import FAILED, QUEUED, SENT, OutboxMessage
 
 BATCH = 50
@@ -211,9 +212,9 @@ class _Renewal:
 
     def __init__(self, worker: str, now: datetime):
         self.app = current_app._get_current_object()
-        self.worker, self.started, self.now = worker, clock.monotonic(), now
+        self.worker, self.started, self.now = worker, time.monotonic(), now
         self.lease = _lease_length()
-        self.done = threading.Event()
+        self.done = False
         self.thread = threading.Thread(target=self._run, daemon=True, name="lease-renewal")
 
     def __enter__(self):
@@ -221,13 +222,13 @@ class _Renewal:
         return self
 
     def __exit__(self, *exc):
-        self.done.set()
+        self.done = True
         self.thread.join()
 
     def _run(self) -> None:
-        while not self.done.wait(self.lease.total_seconds() / 3):
+        while not pause(self.lease.total_seconds() / 3, lambda: self.done):
             # The pass's own clock moved on by the time spent, so a test's future "now" holds.
-            until = self.now + timedelta(seconds=clock.monotonic() - self.started) + self.lease
+            until = self.now + timedelta(seconds=time.monotonic() - self.started) + self.lease
             try:
                 with self.app.app_context(), unit_of_work() as session:
                     session.execute(sa.update(OutboxMessage).where(

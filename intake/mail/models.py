@@ -10,7 +10,8 @@ from email.policy import default as default_policy
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime, now_utc
+from ..clock import now_utc
+from ..database import UTCDateTime
 from ..extensions import db
 
 QUEUED = "queued"

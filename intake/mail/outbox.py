@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..database import now_utc, unit_of_work
+from ..clock import now_utc
+from ..database import unit_of_work
 from ..extensions import db
 from ..staff import audit
 from .compose import compose

@@ -17,12 +17,14 @@ import ipaddress
 import socket
 import ssl
 import threading
-import time as clock
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
+
+from ..clock import pause
 
 NOT_IN_TIME = "The calendar server didn't answer in time."
 UNREACHABLE = "We couldn't reach the calendar server."
@@ -76,23 +78,28 @@ class Deadline:
     time is up, so a server that sends a byte a second cannot hold the fetch past it."""
 
     def __init__(self, seconds: float):
-        self.ends = clock.monotonic() + seconds
+        self.ends = time.monotonic() + seconds
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
+        self._done = False
+        self._timer = threading.Thread(target=self._run, args=(seconds,), daemon=True,
+                                       name="fetch-deadline")
 
     def __enter__(self) -> Deadline:
         self._timer.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._timer.cancel()
+        self._done = True
+
+    def _run(self, seconds: float) -> None:
+        if not pause(seconds, lambda: self._done):
+            self._expire()
 
     def remaining(self) -> float:
         """Return the seconds left (at least a sliver, so socket timeouts stay positive)."""
-        return max(self.ends - clock.monotonic(), 0.01)
+        return max(self.ends - time.monotonic(), 0.01)
 
     def watch(self, sock: socket.socket) -> None:
         """Shut `sock` down when the deadline passes."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import time as clock
 import xml.etree.ElementTree as ET  # noqa: N817
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
@@ -23,7 +23,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from icalendar import Calendar
 
-from ..database import now_utc, unit_of_work
+from ..clock import now_utc
+from ..database import unit_of_work
 from ..extensions import db
 from ..staff import audit
 from ..therapists.models import Therapist
@@ -338,10 +339,10 @@ def sync_due(now: datetime | None = None, budget: float | None = None) -> tuple[
         ExternalCalendar.last_attempt_at.is_(None), ExternalCalendar.last_attempt_at <= since))
         .order_by(ExternalCalendar.last_attempt_at.is_not(None),
                   ExternalCalendar.last_attempt_at, ExternalCalendar.id)).all()
-    stop_at = clock.monotonic() + budget
+    stop_at = monotonic() + budget
     read = failed = 0
     for calendar_id in due:
-        if clock.monotonic() >= stop_at:
+        if monotonic() >= stop_at:
             break
         if sync(calendar_id, now):
             read += 1

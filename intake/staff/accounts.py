@@ -11,7 +11,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-from ..database import now_utc, unit_of_work
+from ..clock import now_utc
+from ..database import unit_of_work
 from ..extensions import db
 from . import audit
 from .models import ROLES, THERAPIST, StaffSession, User

@@ -21,7 +21,7 @@ from wtforms.validators import Length
 from ..appointments import services as appointments
 from ..appointments.forms import parse_start
 from ..appointments.models import Appointment
-from ..database import now_utc
+from ..clock import now_utc
 from ..extensions import db
 from ..health import mail_health
 from ..intakes import services as intakes

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
-from ..database import now_utc
+from ..clock import now_utc
 from ..scheduling.service import hours_for
 from ..scheduling.slots import working_intervals
 from . import queries

@@ -8,7 +8,8 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 
 from ..appointments.models import ACTIVE_STATUSES, Appointment
-from ..database import now_utc, unit_of_work
+from ..clock import now_utc
+from ..database import unit_of_work
 from ..extensions import db
 from ..scheduling.models import TimeOff, WeeklyHours
 from ..scheduling.slots import HoursRange, within_hours

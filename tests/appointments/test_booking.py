@@ -9,7 +9,7 @@ import requests
 import sqlalchemy as sa
 
 from intake.appointments.models import Appointment
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.therapists.models import Therapist

@@ -84,16 +84,12 @@ def test_book_confirm_reschedule_cancel_keeps_one_event_in_every_calendar(
 
 
 def test_inside_the_window_changes_become_requests_to_the_front_desk(
-    app, client, demo, smtp, monkeypatch, make_user
+    app, client, demo, smtp, clock, make_user
 ):
     appointment = book_directly("maya-chen")
     deliver_due()
     path = manage_path(client_messages(smtp)[-1])
-    soon = appointment.starts_at - timedelta(hours=3)
-    monkeypatch.setattr(services, "now_utc", lambda: soon)
-    import intake.appointments.manage as manage_views
-
-    monkeypatch.setattr(manage_views, "now_utc", lambda: soon)
+    clock.set(appointment.starts_at - timedelta(hours=3))
     page = client.get(path)
     assert "less than 24 hours away" in page.text and "Ask to cancel" in page.text
     response = client.post(path + "/cancel")

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -119,3 +120,59 @@ def test_the_feed_is_rate_limited(limited, app, demo):
     public = app.test_client()
     codes = [public.get("/feeds/unknown.ics").status_code for _ in range(4)]
     assert codes == [404, 404, 404, 429]
+
+
+def feed_events(public, path):
+    """Return the feed's VEVENTs by UID."""
+    response = public.get(path)
+    assert response.status_code == 200
+    return {str(e["UID"]): e for e in Calendar.from_ical(response.data).walk("VEVENT")}
+
+
+def test_requests_are_tentative_until_confirmed(app, demo, make_user, clock):
+    user = make_user("therapist", "sam-whitaker")  # Sam's requests wait for the front desk
+    path = f"/feeds/{feeds.rotate(user.therapist_id, user.id)}.ics"
+    public = app.test_client()
+    held = book_directly("sam-whitaker")
+    event = feed_events(public, path)[held.uid]
+    assert event["STATUS"] == "TENTATIVE" and event["SEQUENCE"] == 0
+    services.confirm(held.id, None)
+    event = feed_events(public, path)[held.uid]
+    assert event["STATUS"] == "CONFIRMED" and event["SEQUENCE"] == 1
+
+
+def test_a_cancel_moves_last_modified_so_a_conditional_fetch_sees_it(app, demo, make_user,
+                                                                     clock):
+    user = make_user("therapist", "maya-chen")
+    path = f"/feeds/{feeds.rotate(user.therapist_id, user.id)}.ics"
+    public = app.test_client()
+    kept = book_directly("maya-chen")
+    first = public.get(path)
+    since = first.headers["Last-Modified"]
+    assert public.get(path, headers={"If-Modified-Since": since}).status_code == 304
+    clock.advance(timedelta(minutes=5))
+    services.cancel(kept.id, None)
+    after = public.get(path, headers={"If-Modified-Since": since})
+    assert after.status_code == 200 and kept.uid not in after.data.decode()
+    assert after.last_modified > first.last_modified
+    assert after.last_modified == clock.now().replace(microsecond=0)
+
+
+def test_the_feed_holds_thirty_days_back_to_a_year_ahead(app, demo, make_user, clock):
+    user = make_user("therapist", "maya-chen")
+    path = f"/feeds/{feeds.rotate(user.therapist_id, user.id)}.ics"
+    now = clock.now()
+    placed = {}
+    for label, offset in [("too old", -timedelta(days=30, minutes=1)),
+                          ("a month ago", -timedelta(days=29, hours=23)),
+                          ("next week", timedelta(days=7)),
+                          ("in a year", timedelta(days=364, hours=23)),
+                          ("too far", timedelta(days=365, minutes=1))]:
+        appointment = book_directly("maya-chen", email=f"{len(placed)}@client.example")
+        appointment.starts_at = now + offset
+        appointment.ends_at = appointment.starts_at + timedelta(minutes=50)
+        placed[label] = appointment.uid
+        db.session.commit()
+    shown = feed_events(app.test_client(), path)
+    assert {label for label, uid in placed.items() if uid in shown} == {
+        "a month ago", "next week", "in a year"}

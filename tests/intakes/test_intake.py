@@ -122,6 +122,19 @@ def test_risk_stops_self_booking_shows_help_at_once_and_alerts_staff_minimally(c
     # No self-booking for this intake, even by typing the URL.
     match = client.get(f"/intake/{intake.reference}/match")
     assert match.status_code == 302 and "/support" in match.headers["Location"]
+    # Nor by posting the booking form straight to the server.
+    from intake.appointments.models import Appointment
+    from intake.clock import now_utc
+    from intake.scheduling.service import next_open_times
+    from intake.therapists.models import Therapist
+
+    maya = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
+    (slot,) = next_open_times(maya, now_utc(), 1)
+    booked = client.post(f"/intake/{intake.reference}/book/maya-chen",
+                         data={"start": slot.starts_at.isoformat(), "tz": "America/Chicago",
+                               "key": "a-key-long-enough-for-the-form-1234"})
+    assert booked.status_code == 422 and "Please call us" in booked.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
 
     call_back = client.post(answer.headers["Location"],
                             data={"name": "Jo", "phone": "312 555 0100"})

@@ -21,7 +21,8 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from intake.database import now_utc, unit_of_work
+from intake.clock import now_utc
+from intake.database import unit_of_work
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
@@ -172,7 +173,10 @@ class Workers:
                     "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                     "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"]),
                     "MAIL_DEFAULT_SENDER": "bookings@harbor.example", "MAIL_TIMEOUT": "5",
-                    "WORKER_INTERVAL": "1", "CALENDAR_SYNC_MINUTES": "600"}
+                    "WORKER_INTERVAL": "1", "CALENDAR_SYNC_MINUTES": "600",
+                    # A worker serves no requests. (The in-memory limiter's timer thread keeps
+                    # a process from exiting when the suite runs under a shifted clock.)
+                    "RATELIMIT_ENABLED": "false"}
         self.tmp_path = tmp_path
         self.processes: list[subprocess.Popen] = []
 
@@ -268,3 +272,15 @@ def test_renewing_a_lease_keeps_a_long_send_to_one_worker(app, server):
     watcher.join()
     assert leased[0] is not None and leased[0] > now_utc()  # renewed while sending
     assert server.ids() == Counter([message_id])
+
+
+def test_retries_wait_twice_as_long_each_time_up_to_an_hour_with_jitter(monkeypatch):
+    from intake.mail import delivery
+
+    monkeypatch.setattr(delivery.random, "uniform", lambda low, high: 1.0)
+    assert [delivery.backoff(n).total_seconds() for n in range(1, 11)] == [
+        30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+    assert delivery.backoff(500).total_seconds() == 3600
+    monkeypatch.undo()
+    spread = {delivery.backoff(3).total_seconds() for _ in range(200)}
+    assert min(spread) >= 96 and max(spread) <= 144 and len(spread) > 100  # 120 s ± 20%

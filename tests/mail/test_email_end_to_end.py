@@ -11,7 +11,7 @@ from icalendar import Calendar
 
 from intake.appointments import services
 from intake.appointments.models import Appointment
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
@@ -156,7 +156,11 @@ def test_a_permanent_refusal_is_recorded_and_a_temporary_one_gives_up_in_the_end
             OutboxMessage.status == "queued"))
         waits.append(due - when)
         when = due
-    assert waits[1] > waits[0] * 1.4 and max(waits) <= timedelta(hours=1.2)  # backing off
+    # Backing off: each wait about doubles (jitter is ±20%, so these bounds always hold) up to
+    # an hour.
+    assert timedelta(seconds=24) <= waits[0] <= timedelta(seconds=36)
+    assert waits[1] > waits[0] * 1.3 and waits[2] > waits[0] * 2.6 and waits[3] > waits[1] * 2.6
+    assert max(waits) <= timedelta(hours=1.2) and max(waits) >= timedelta(minutes=48)
     queued = sa.select(OutboxMessage).where(OutboxMessage.attempts > 1)
     assert {r.status for r in db.session.scalars(queued)} == {"queued"}  # still trying at 47 h
     assert deliver_due(now_utc() + timedelta(hours=48, minutes=5)).failed == 2

@@ -64,6 +64,13 @@ EXPECTED_UTC = [  # 10:00 New York: 15:00Z before the change, 14:00Z after
 
 
 @pytest.fixture(autouse=True)
+def stopped_clock(clock):
+    """The app's clock at NOW, whatever today's date: the calendar and its DST change are
+    fixed, and connecting, reading and the worker all see the same day."""
+    clock.set(NOW)
+
+
+@pytest.fixture(autouse=True)
 def local_servers_allowed(settings):
     settings.update(CALENDAR_ALLOW_PRIVATE=True, CALENDAR_TIMEOUT=2,
                     CALENDAR_MAX_BYTES=1024 * 1024)

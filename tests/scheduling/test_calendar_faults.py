@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from intake.appointments.models import CONFIRMED, EXPIRED, HELD, Appointment
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.models import SENT, OutboxMessage
 from intake.scheduling import fetch as guarded

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.extensions import db
 from intake.scheduling.models import TimeOff
 from intake.scheduling.service import open_times

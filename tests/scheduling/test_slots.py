@@ -161,3 +161,64 @@ def test_offered_times_never_clash_and_respect_every_rule(
                 if rs <= slot.starts_at and slot.ends_at <= re_:
                     inside = True
         assert inside, (slot, hours)
+
+
+# Each rule pinned by fixed cases on a plain Monday (1 June 2026, New York), so that breaking
+# the rule fails here every time, not only on the seeds where the property test happens to
+# draw the edge.
+
+def monday_slots(hours=("09:00", "12:00"), now=(8, 0), busy=(), **rule):
+    """Return the local start times offered on Monday 1 June 2026 (from `now`, that day)."""
+    now_at = at(NY, 2026, 6, 1, *now)
+    blocked = [(at(NY, 2026, 6, 1, *s), at(NY, 2026, 6, 1, *e)) for s, e in busy]
+    slots = open_slots(weekdays(*hours), rules(**rule), blocked, now_at,
+                       at(NY, 2026, 6, 1, 0, 0), at(NY, 2026, 6, 2, 0, 0))
+    return [s.starts_at.astimezone(ZoneInfo(NY)).strftime("%H:%M") for s in slots]
+
+
+def test_the_buffer_is_kept_before_busy_time():
+    # 09:00–09:50 would end 10 minutes before the 10:00 busy time: inside the 15-minute buffer.
+    assert monday_slots(busy=[((10, 0), (10, 30))], length=50, buffer=15) == ["10:45"]
+    # Ending exactly a buffer before it is fine.
+    assert monday_slots(busy=[((10, 0), (10, 30))], length=45, buffer=15) == ["09:00", "10:45"]
+
+
+def test_the_buffer_is_kept_after_busy_time_and_between_offered_times():
+    assert monday_slots(busy=[((9, 0), (9, 30))], length=30, buffer=15) == [
+        "09:45", "10:30", "11:15"]
+    assert monday_slots(length=60, buffer=0) == ["09:00", "10:00", "11:00"]
+
+
+def test_a_start_after_busy_time_is_rounded_up_to_the_quarter_hour():
+    assert monday_slots(hours=("09:00", "10:00"), busy=[((9, 0), (9, 10))], length=30) == [
+        "09:15"]
+
+
+def test_busy_time_touching_a_slot_does_not_block_it():
+    assert monday_slots(hours=("09:00", "10:00"), busy=[((8, 0), (9, 0)), ((10, 0), (11, 0))],
+                        length=60) == ["09:00"]
+
+
+def test_the_minimum_notice_is_kept_to_the_minute():
+    # Exactly the notice away is offered; a minute less is not.
+    assert monday_slots(now=(8, 0), notice_hours=1, length=30)[0] == "09:00"
+    assert monday_slots(now=(8, 1), notice_hours=1, length=30)[0] == "09:30"
+    assert monday_slots(now=(7, 31), notice_hours=2, length=30)[0] == "10:00"
+
+
+def test_nothing_is_offered_beyond_the_horizon():
+    now = at(NY, 2026, 6, 1, 9, 0)
+    slots = open_slots(weekdays("09:00", "12:00"), rules(length=60, horizon_days=1), [], now,
+                       now, now + timedelta(days=3))
+    # Tuesday 09:00 is exactly a day ahead: beyond the horizon.
+    assert local_starts(slots, NY) == ["Mon 09:00", "Mon 10:00", "Mon 11:00"]
+
+
+def test_only_times_starting_inside_the_window_are_returned():
+    now = at(NY, 2026, 6, 1, 0, 0)
+    slots = open_slots(weekdays("09:00", "12:00"), rules(length=60), [], now,
+                       at(NY, 2026, 6, 1, 10, 0), at(NY, 2026, 6, 1, 11, 0))
+    assert local_starts(slots, NY) == ["Mon 10:00"]
+    # A window that has passed, or lies beyond the horizon, is empty.
+    assert open_slots(weekdays("09:00", "12:00"), rules(horizon_days=1), [], now,
+                      now + timedelta(days=2), now + timedelta(days=3)) == []

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from intake.database import now_utc
 from intake.extensions import db
 from intake.staff import accounts
 from intake.staff.models import AuditEvent, StaffSession, User
@@ -86,13 +85,13 @@ def test_disabling_an_account_ends_its_sessions_at_once(app, client, make_user):
     assert sign_in(app.test_client(), desk.email).status_code == 401
 
 
-def test_idle_and_absolute_timeouts(app, client, make_user, monkeypatch):
+def test_idle_and_absolute_timeouts(app, client, make_user, clock):
     user = make_user("front_desk")
     sign_in(client, user.email)
-    start = now_utc()
+    start = clock.now()
 
     def at(minutes):
-        monkeypatch.setattr(accounts, "now_utc", lambda: start + timedelta(minutes=minutes))
+        clock.set(start + timedelta(minutes=minutes))
 
     # Active every 20 minutes for 11 hours: never idle, still signed in.
     for minutes in range(20, 11 * 60, 20):
@@ -103,7 +102,7 @@ def test_idle_and_absolute_timeouts(app, client, make_user, monkeypatch):
     assert client.get("/staff/").status_code == 302
 
     other = app.test_client()
-    monkeypatch.setattr(accounts, "now_utc", lambda: start)
+    clock.set(start)
     sign_in(other, user.email)
     at(29)
     assert other.get("/staff/").status_code == 200

@@ -7,9 +7,7 @@ import sqlalchemy as sa
 import vobject
 from icalendar import Calendar
 
-from intake.appointments import services
 from intake.appointments.models import Appointment, Proposal
-from intake.database import now_utc
 from intake.extensions import db
 from intake.intakes.models import Intake
 from intake.mail.delivery import deliver_due
@@ -50,14 +48,17 @@ def held(app, demo):
     return appointment
 
 
-def test_the_queue_shows_waiting_requests_oldest_first(client, desk, held, app):
+def test_the_queue_shows_waiting_requests_oldest_first(client, clock, desk, held, app):
+    clock.advance(timedelta(minutes=5))
     later = book_first_time(app.test_client(), "daniel-okafor", modality="emdr",
                             kind="individual", concerns=["trauma"], email="b@client.example")
+    clock.advance(timedelta(minutes=12))
     page = client.get("/staff/")
     assert page.status_code == 200
     assert page.text.index(f'id="request-{held.id}"') < page.text.index(f'id="request-{later.id}"')
-    assert "hold ends in 23 h" in page.text or "hold ends in 24 h" in page.text
-    assert "Waiting 0 min" in page.text
+    # HOLD_HOURS is 24: the first has waited 17 minutes, the second 12.
+    assert "Waiting 17 min · hold ends in 23 h 43 min" in page.text
+    assert "Waiting 12 min · hold ends in 23 h 48 min" in page.text
 
 
 def test_confirming_sends_updated_invites_with_the_next_sequence(client, desk, held, smtp):
@@ -152,10 +153,9 @@ def test_proposing_another_time_and_the_client_accepting_it(client, app, desk, h
     assert "no longer open" in stranger.get(path).text
 
 
-def test_unconfirmed_holds_expire_in_the_worker(app, held, smtp, monkeypatch):
+def test_unconfirmed_holds_expire_in_the_worker(app, held, smtp, clock):
     assert run_pass().startswith("email: 2 sent")
-    later = now_utc() + timedelta(hours=25)
-    monkeypatch.setattr(services, "now_utc", lambda: later)
+    clock.advance(timedelta(hours=25))
     report = run_pass()
     assert "holds: 1 expired" in report
     db.session.expire_all()

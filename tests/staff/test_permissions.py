@@ -57,8 +57,8 @@ WRITES = [
 @pytest.fixture
 def world(app, client, demo, make_user):
     """Sam's held request, Maya's booking, one account per role; returns the URL values."""
-    own = book_directly("sam-whitaker")
-    other = book_directly("maya-chen", email="other@client.example")
+    own = book_directly("sam-whitaker", name="Ottoline Sparrow")
+    other = book_directly("maya-chen", name="Wilhelmina Fairweather", email="other@client.example")
     users = {"admin": make_user("admin"), "front_desk": make_user("front_desk"),
              "therapist": make_user("therapist", "sam-whitaker")}
     email = db.session.scalar(sa.select(OutboxMessage.id).where(
@@ -103,3 +103,59 @@ def test_every_change_is_refused_to_roles_that_may_not_make_it(app, world, role,
     data = {k: v.format(**values) for k, v in form.items()}
     response = browser.post(path.format(**values), data=data)
     assert response.status_code == expected[ROLES.index(role)], response.text[:500]
+
+
+# Pages that show clients, and whose clients each role must see there: Sam's (Ottoline
+# Sparrow, a held request) or Maya's (Wilhelmina Fairweather). A therapist sees their own
+# clients only, whatever the address asks for. A client shows as a name or a link to their
+# appointment (the week grid shows initials only).
+SAM, MAYA = "sam", "maya"
+SEEN = [
+    ("/staff/schedule", {"therapist": {SAM}}),
+    ("/staff/schedule?therapist=maya-chen", {"admin": {MAYA}, "front_desk": {MAYA},
+                                             "therapist": {SAM}}),
+    ("/staff/schedule?therapist=sam-whitaker", {"admin": {SAM}, "front_desk": {SAM},
+                                                "therapist": {SAM}}),
+    # The whole practice's week (both, if they fall in it) for the desk; a therapist's own.
+    ("/staff/week?week={monday}", {"admin": None, "front_desk": None, "therapist": {SAM}}),
+    ("/staff/week?therapist=sam-whitaker&week={monday}", {"admin": {SAM}, "front_desk": {SAM},
+                                                          "therapist": {SAM}}),
+    ("/staff/week?therapist=maya-chen&week={other_monday}", {"admin": {MAYA},
+                                                             "front_desk": {MAYA}}),
+    ("/staff/intakes/{own_intake}", {"admin": {SAM}, "front_desk": {SAM}, "therapist": {SAM}}),
+    ("/staff/appointments/{own}", {"admin": {SAM}, "front_desk": {SAM}, "therapist": {SAM}}),
+    ("/staff/", {"admin": {SAM}, "front_desk": {SAM}}),  # Sam's request waits; Maya's is booked
+    ("/staff/search?q=client.example", {"admin": {SAM, MAYA}, "front_desk": {SAM, MAYA}}),
+]
+
+
+def test_each_role_sees_exactly_whose_clients_it_may(app, world):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from intake.appointments.models import Appointment
+
+    users, values = world
+
+    def monday(appointment_id):
+        appointment = db.session.get(Appointment, appointment_id)
+        day = appointment.starts_at.astimezone(ZoneInfo(appointment.therapist.timezone)).date()
+        return (day - timedelta(days=day.weekday())).isoformat()
+
+    values = {**values, "monday": monday(values["own"]), "other_monday": monday(values["other"])}
+    markers = {SAM: ("Ottoline", f'/staff/appointments/{values["own"]}"'),
+               MAYA: ("Wilhelmina", f'/staff/appointments/{values["other"]}"')}
+    failures = []
+    for role in ("admin", "front_desk", "therapist"):
+        browser = browser_as(app, role, users)
+        for path, seen in SEEN:
+            page = browser.get(path.format(**values))
+            shown = {who for who, marks in markers.items()
+                     if any(mark in page.text for mark in marks)}
+            expected = seen.get(role, set())
+            if expected is None:
+                continue
+            got = shown if page.status_code == 200 else page.status_code
+            if got != expected and not (page.status_code != 200 and not expected):
+                failures.append((role, path, expected, got))
+    assert failures == []

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from intake.database import now_utc
+from intake.clock import now_utc
 from intake.extensions import db
 from intake.scheduling.models import TimeOff, WeeklyHours
 from intake.scheduling.service import open_times

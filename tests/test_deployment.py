@@ -1,0 +1,121 @@
+"""Settings a deployment turns on from the environment: HTTPS (Secure cookies, HSTS, https
+links) and PROXY_FIX (the client's address and scheme from the reverse proxy), and how often
+the worker reads therapists' calendars (CALENDAR_SYNC_MINUTES)."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from intake import config, create_app
+from intake.extensions import db
+from intake.staff.models import AuditEvent
+
+PROXIED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
+           "X-Forwarded-Host": "book.harbor.example"}
+DEPLOYMENT_KEYS = ("SESSION_COOKIE_SECURE", "PREFERRED_URL_SCHEME", "PROXY_FIX",
+                   "CALENDAR_SYNC_MINUTES")
+
+
+@pytest.fixture
+def deployed(settings, tmp_path):
+    """Return a function: the app as the given environment variables configure it."""
+    made = []
+
+    def make(**env):
+        loaded = config.load(str(tmp_path), {"SECRET_KEY": "x", **env})
+        app = create_app({**settings, **{k: loaded[k] for k in DEPLOYMENT_KEYS}})
+        context = app.app_context()
+        context.push()
+        upgrade()
+        made.append(context)
+        return app
+
+    yield make
+    for context in reversed(made):
+        db.session.remove()
+        db.engine.dispose()
+        context.pop()
+
+
+def signed_in_through(app, headers):
+    """Sign a new front-desk account in over real HTTP (plain, as from a proxy), sending
+    `headers` with the login; return the login response and the address its audit event
+    recorded."""
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from intake.staff.accounts import create_user
+    from tests.conftest import PASSWORD, free_port
+
+    create_user("desk@harbor.example", PASSWORD, "front_desk", name="Desk")
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        response = requests.post(f"http://127.0.0.1:{server.server_port}/staff/login",
+                                 data={"email": "desk@harbor.example", "password": PASSWORD},
+                                 headers=headers, allow_redirects=False, timeout=10)
+    finally:
+        server.shutdown()
+    address = db.session.scalar(sa.select(AuditEvent.address).where(AuditEvent.action == "login"))
+    return response, address
+
+
+def test_https_behind_one_proxy_gives_secure_cookies_hsts_and_the_clients_address(deployed):
+    app = deployed(HTTPS="true", PROXY_FIX="1")
+    response, address = signed_in_through(app, PROXIED)
+    assert response.status_code == 303
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert address == "203.0.113.9"
+    assert response.headers["Location"].startswith(("/", "https://book.harbor.example/"))
+    with app.test_request_context("/", headers=PROXIED):
+        from flask import url_for
+
+        assert url_for("pages.healthz", _external=True).startswith("https://")
+
+
+def test_without_https_cookies_are_not_secure_and_there_is_no_hsts(deployed):
+    app = deployed(PROXY_FIX="1")
+    response, _ = signed_in_through(app, {"X-Forwarded-For": "203.0.113.9"})
+    assert response.status_code == 303
+    assert "Secure" not in response.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_without_proxy_fix_forwarded_headers_are_not_believed(deployed):
+    app = deployed(HTTPS="true")
+    response, address = signed_in_through(app, PROXIED)
+    assert response.status_code == 303
+    assert address == "127.0.0.1"  # not the address a client could claim in a header
+    assert "Strict-Transport-Security" not in response.headers  # the request came over http
+
+
+def test_calendars_are_read_again_every_calendar_sync_minutes(settings, deployed, clock):
+    from intake.demo import load_demo
+    from intake.scheduling.imports import sync_due
+    from intake.scheduling.models import ExternalCalendar
+    from intake.therapists.models import Therapist
+
+    settings["CALENDAR_ALLOW_PRIVATE"] = True
+    app = deployed(CALENDAR_SYNC_MINUTES="20")
+    assert app.config["CALENDAR_SYNC_MINUTES"] == 20
+    load_demo(clock.now())
+    therapist = db.session.scalar(sa.select(Therapist).limit(1))
+    # Nothing listens on port 9: each read fails at once and is recorded as a try.
+    row = ExternalCalendar(therapist_id=therapist.id, kind="ics", url="http://127.0.0.1:9/x.ics",
+                           created_at=clock.now())
+    db.session.add(row)
+    db.session.commit()
+    assert sync_due() == (0, 1)  # never read: at once
+    clock.advance(timedelta(minutes=19, seconds=59))
+    assert sync_due() == (0, 0)
+    clock.advance(timedelta(seconds=1))
+    assert sync_due() == (0, 1)
+    db.session.refresh(row)
+    assert row.last_attempt_at == clock.now()
