@@ -98,3 +98,70 @@ def test_weekend_and_weekday_preferences():
     weekday = rank([sunday, monday], Wish("couples", times=frozenset({"weekday"}),
                                           timezone="America/New_York"), TODAY)
     assert ids(weekday) == [2, 1]
+
+
+# Each scoring rule pinned by exact values.
+
+def buckets(*hours, zone="UTC"):
+    """Return the time buckets of hours given as (weekday, start, end) in UTC."""
+    from intake.matching import time_buckets
+
+    return time_buckets(therapist(1, ["emdr"], hours=hours, zone="UTC"), zone, TODAY)
+
+
+def test_time_buckets_start_and_end_on_the_hour_named():
+    assert buckets((0, "06:00", "06:30")) == {"weekday", "morning"}
+    assert buckets((0, "05:00", "06:00")) == {"weekday"}  # too early for "morning"
+    assert buckets((0, "11:30", "12:00")) == {"weekday", "morning"}  # ends at noon: no afternoon
+    assert buckets((0, "12:00", "12:30")) == {"weekday", "afternoon"}
+    assert buckets((0, "16:30", "17:00")) == {"weekday", "afternoon"}
+    assert buckets((0, "17:00", "17:30")) == {"weekday", "evening"}
+    assert buckets((0, "21:30", "22:00")) == {"weekday", "evening"}
+    assert buckets((0, "22:00", "23:00")) == {"weekday"}  # too late for "evening"
+    assert buckets((0, "09:00", "12:30")) == {"weekday", "morning", "afternoon"}
+    assert buckets((4, "10:00", "10:30")) == {"weekday", "morning"}  # Friday
+    assert buckets((5, "10:00", "10:30")) == {"weekend", "morning"}  # Saturday
+    assert buckets((6, "18:00", "18:30")) == {"weekend", "evening"}  # Sunday
+    # Read in the client's zone: 23:00 UTC Sunday is 18:00 Sunday in New York.
+    assert buckets((6, "23:00", "23:30"), zone="America/New_York") == {"weekend", "evening"}
+
+
+def test_the_score_adds_each_rule_s_points():
+    from intake.matching import score
+
+    # Not sure, with two concerns: a point per fitting modality, three per shared concern,
+    # two per preferred time covered, a quarter less per appointment already booked.
+    person = therapist(1, ["emdr", "cft", "couples"], concerns=["trauma", "shame"],
+                       hours=((0, "09:00", "12:00"), (5, "09:00", "10:00")), zone="UTC", load=3)
+    wish = Wish("not_sure", frozenset({"trauma", "shame"}),
+                times=frozenset({"morning", "weekend", "evening"}), timezone="UTC")
+    found = score(person, wish, TODAY)
+    assert found.score == 2 + 3 * 2 + 2 * 2 - 0.25 * 3  # EMDR and CFT fit; not couples
+    assert found.reasons == ["Offers compassion-focused therapy", "EMDR-trained",
+                             "Works with shame and trauma",
+                             "Has morning times and has weekend times"]
+    # A named modality earns no points of its own.
+    named = score(person, Wish("emdr", frozenset({"trauma"})), TODAY)
+    assert named.score == 3 - 0.75 and named.reasons == ["EMDR-trained", "Works with trauma"]
+
+
+def test_reasons_say_the_format_language_and_room_in_plain_words():
+    from intake.matching import score
+
+    person = therapist(1, ["couples"], languages=["en", "es", "uk"],
+                       formats=["in_person", "telehealth"], load=2)
+    assert score(person, Wish("couples", format="in_person", language="es"), TODAY).reasons == [
+        "Offers couples therapy", "Sees clients in person", "Speaks Spanish",
+        "Has room for new clients"]
+    assert score(person, Wish("couples", format="either", language="uk"), TODAY).reasons == [
+        "Offers couples therapy", "Speaks uk", "Has room for new clients"]
+    busier = therapist(1, ["couples"], load=3)
+    assert score(busier, Wish("couples", language="en"), TODAY).reasons == [
+        "Offers couples therapy"]
+
+
+def test_lists_read_as_plain_english():
+    from intake.matching import _join
+
+    assert _join([]) == "" and _join(["shame"]) == "shame"
+    assert _join(["a", "b"]) == "a and b" and _join(["a", "b", "c"]) == "a, b and c"

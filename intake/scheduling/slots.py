@@ -140,9 +140,9 @@ def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetim
 
 
 def _align(instant: datetime, origin: datetime) -> datetime:
-    """Return the first instant at or after `instant` on the GRID counted from `origin`."""
-    steps = -(-(instant - origin) // GRID)
-    return origin + max(steps, 0) * GRID
+    """Return the first instant at or after `instant` (not before `origin`) on the GRID
+    counted from `origin`."""
+    return origin + -(-(instant - origin) // GRID) * GRID
 
 
 def within_hours(

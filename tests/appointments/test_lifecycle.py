@@ -2,6 +2,7 @@
 each one does (state, SEQUENCE, link version, emails and their invite method, audit, the time
 given back). A change that is not allowed changes nothing and sends nothing."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,9 @@ def in_state(state, clock):
     """Return Sam's appointment (Sam's requests wait for the front desk), brought to `state`."""
     appointment = book_directly("sam-whitaker")
     assert appointment.status == "held"
+    # A history of earlier changes, so "one more" cannot pass for "the first".
+    appointment.sequence, appointment.link_version = 4, 3
+    db.session.commit()
     if state == "confirmed":
         services.confirm(appointment.id, None)
     elif state == "declined":
@@ -73,6 +77,16 @@ def act(action, appointment, staff_id):
     raise AssertionError(action)
 
 
+REFUSED = {"confirm": "This request was already dealt with.",
+           "decline": "This request was already dealt with.",
+           "cancel": "This appointment is no longer active.",
+           "propose": "This appointment is no longer active."}
+# What the client's email must hold besides the invite: the way forward.
+CLIENT_LINKS = {"decline": ["/intake/choose-again/", "Sam is away that week."],
+                "cancel": ["/intake/choose-again/"],
+                "propose": ["/offer/", "/intake/choose-instead/"],
+                "confirm": ["/manage/"]}
+
 # action: the states it is allowed from, the state after, and the emails queued (kind, method)
 ACTIONS = {
     "confirm": ({"held"}, "confirmed",
@@ -94,7 +108,7 @@ def test_each_change_is_allowed_only_from_its_states(app, demo, clock, make_user
     before = snapshot(appointment.id)
     allowed, after, emails = ACTIONS[action]
     if state not in allowed:
-        with pytest.raises(services.StateError):
+        with pytest.raises(services.StateError, match=f"^{re.escape(REFUSED[action])}$"):
             act(action, appointment, staff.id)
         assert snapshot(appointment.id) == before  # nothing changed, nothing sent
         return
@@ -103,7 +117,15 @@ def test_each_change_is_allowed_only_from_its_states(app, demo, clock, make_user
     assert now["emails"][len(before["emails"]):] == emails
     assert now["audit"] == [*before["audit"], action]
     audit = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
-    assert audit.user_id == staff.id and audit.record_type == "appointment"
+    assert (audit.user_id, audit.record_type, audit.record_id, audit.detail) == (
+        staff.id, "appointment", appointment.id, "")
+    client_email = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.appointment_id == appointment.id,
+        OutboxMessage.kind == emails[0][0])).one()
+    text = parse(client_email).get_body(("plain",)).get_content()
+    assert client_email.recipient == "alex@client.example"
+    for expected in CLIENT_LINKS[action]:
+        assert expected in text, (action, expected)
     if after is None:  # a proposal: the appointment itself is unchanged until the client answers
         assert now == {**before, "emails": now["emails"], "audit": now["audit"]}
         return
@@ -116,7 +138,7 @@ def test_each_change_is_allowed_only_from_its_states(app, demo, clock, make_user
     if after == "confirmed":
         assert a.confirmed_at == clock.now() and a.hold_expires_at is None
     if action == "decline":
-        assert a.decline_message == "Sam is away that week."
+        assert a.decline_message == "Sam is away that week."  # trimmed
 
 
 def test_confirming_or_ending_withdraws_an_open_proposal(app, demo, clock):
@@ -140,11 +162,16 @@ def test_holds_expire_at_their_end_and_not_a_minute_before(app, demo, clock):
     clock.set(ends)
     assert services.expire_holds() == 1
     after = snapshot(appointment.id)
-    assert after["status"] == "expired" and after["sequence"] == 1
+    assert after["status"] == "expired" and after["sequence"] == 5
     assert after["emails"][-2:] == [("expired_client", "CANCEL"),
                                     ("cancelled_therapist", "CANCEL")]
     assert db.session.get(Appointment, appointment.id).ended_at == ends
     assert services.expire_holds() == 0  # once
+    expired_mail = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.kind == "expired_client")).one()
+    assert "/intake/choose-again/" in parse(expired_mail).get_body(("plain",)).get_content()
+    assert is_open(appointment.therapist, appointment.starts_at, clock.now()) or (
+        appointment.starts_at - clock.now() < timedelta(hours=24))  # free again (if not past)
 
 
 def test_an_urgent_intake_cannot_be_booked_at_the_service(app, demo):
@@ -154,9 +181,236 @@ def test_an_urgent_intake_cannot_be_booked_at_the_service(app, demo):
     assert intake.urgent
     therapist = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
     (slot,) = next_open_times(therapist, now_utc(), 1)
-    with pytest.raises(services.NotAFit, match="call us"):
+    with pytest.raises(services.NotAFit, match="^Please call us so we can help you directly.$"):
         services.book(intake, therapist, slot.starts_at, "urgent-key-1234567890")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         OutboxMessage.appointment_id.is_not(None))) == 0
 
+
+
+def test_a_decline_note_is_trimmed_and_kept_to_a_thousand_characters(app, demo, clock):
+    for message, kept in [(None, ""), ("   ", ""), ("x" * 1200, "x" * 1000),
+                          ("  Call us on Monday.\n", "Call us on Monday.")]:
+        appointment = in_state("held", clock)
+        services.decline(appointment.id, None, message)
+        db.session.expire_all()
+        assert db.session.get(Appointment, appointment.id).decline_message == kept
+
+
+# ---------------------------------------------------------------- the client's own changes
+
+def client_state(clock, state="confirmed"):
+    """Return a booked appointment, its manage-link version, and the clock two days before."""
+    appointment = in_state(state, clock)
+    clock.set(appointment.starts_at - timedelta(days=2))
+    return appointment, appointment.link_version
+
+
+def test_a_client_reschedule_moves_the_same_event_and_renews_a_hold(app, demo, clock):
+    for state in ("held", "confirmed"):
+        appointment, version = client_state(clock, state)
+        db.session.execute(sa.update(Appointment).where(Appointment.id == appointment.id)
+                           .values(reminder_sent_at=clock.now()))
+        db.session.commit()
+        before = snapshot(appointment.id)
+        (slot,) = next_open_times(appointment.therapist,
+                                  appointment.starts_at + timedelta(hours=1), 1)
+        services.reschedule(appointment.id, version, slot.starts_at)
+        after = snapshot(appointment.id)
+        a = db.session.get(Appointment, appointment.id)
+        assert (a.starts_at, a.ends_at) == (slot.starts_at, slot.ends_at)
+        assert after["status"] == state and after["sequence"] == before["sequence"] + 1
+        assert after["version"] == version + 1 and a.reminder_sent_at is None
+        assert after["emails"][len(before["emails"]):] == [
+            ("rescheduled_client", "REQUEST"), ("rescheduled_therapist", "REQUEST")]
+        if state == "held":
+            assert a.hold_expires_at == clock.now() + timedelta(hours=24)
+        event = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (event.action, event.user_id, event.record_type, event.record_id,
+                event.detail) == ("reschedule", None, "appointment", a.id, "by client")
+        # The old time is free again; the old link is out of date.
+        assert is_open(a.therapist, before["starts_at"], clock.now())
+        with pytest.raises(services.StateError, match="^This link is no longer valid"):
+            services.reschedule(appointment.id, version, before["starts_at"])
+
+
+def test_a_client_cancel_ends_it_for_both_and_offers_a_new_time(app, demo, clock):
+    appointment, version = client_state(clock)
+    before = snapshot(appointment.id)
+    assert services.client_cancel(appointment.id, version) is True
+    after = snapshot(appointment.id)
+    a = db.session.get(Appointment, appointment.id)
+    assert after["status"] == "cancelled" and a.ended_at == clock.now()
+    assert after["sequence"] == before["sequence"] + 1 and after["version"] == version + 1
+    assert after["emails"][len(before["emails"]):] == [
+        ("cancelled_by_client", "CANCEL"), ("cancelled_therapist", "CANCEL")]
+    mail = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.kind == "cancelled_by_client")).one()
+    assert "/intake/choose-again/" in parse(mail).get_body(("plain",)).get_content()
+    event = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (event.action, event.user_id, event.record_type, event.record_id, event.detail) == (
+        "cancel", None, "appointment", a.id, "by client")
+    assert is_open(a.therapist, a.starts_at, clock.now())
+
+
+def test_inside_the_cancellation_window_a_client_change_is_a_request(app, demo, clock):
+    appointment, version = client_state(clock)
+    window = timedelta(hours=24)  # CANCELLATION_WINDOW_HOURS
+    clock.set(appointment.starts_at - window)
+    assert not services.inside_window(appointment)
+    clock.advance(timedelta(seconds=1))
+    assert services.inside_window(appointment)
+    (slot,) = next_open_times(appointment.therapist, appointment.starts_at, 1)
+    with pytest.raises(services.StateError, match="^It's too close to the appointment"):
+        services.reschedule(appointment.id, version, slot.starts_at)
+    before = snapshot(appointment.id)
+    assert services.client_cancel(appointment.id, version) is False
+    a = db.session.get(Appointment, appointment.id)
+    assert snapshot(appointment.id) == before  # still booked, nobody emailed yet
+    assert (a.change_request, a.change_requested_at) == ("cancel", clock.now())
+    services.request_change(appointment.id, version, "reschedule")
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).change_request == "reschedule"
+    with pytest.raises(services.StateError, match="^Choose whether to cancel or to find"):
+        services.request_change(appointment.id, version, "refund")
+    with pytest.raises(services.StateError, match="^This link is no longer valid"):
+        services.request_change(appointment.id, version + 1, "cancel")
+    clock.set(appointment.starts_at)
+    with pytest.raises(services.StateError, match="^This appointment has already started"):
+        services.cancel_by_client(appointment.id, version)
+
+
+def test_links_of_ended_appointments_change_nothing(app, demo, clock):
+    for state in ("declined", "cancelled", "expired"):
+        appointment = in_state(state, clock)
+        clock.set(appointment.starts_at - timedelta(days=2))
+        version = appointment.link_version
+        before = snapshot(appointment.id)
+        with pytest.raises(services.StateError, match="^This link is no longer valid"):
+            services.client_cancel(appointment.id, version)
+        with pytest.raises(services.StateError, match="^This link is no longer valid"):
+            services.request_change(appointment.id, version, "cancel")
+        assert snapshot(appointment.id) == before, state
+
+
+# ---------------------------------------------------------------- offers of another time
+
+def test_an_offer_keeps_the_length_and_replaces_only_its_own_earlier_offer(app, demo, clock,
+                                                                            make_user):
+    staff = make_user("front_desk")
+    first = in_state("held", clock)
+    second = book_directly("sam-whitaker", email="second@client.example")
+    later = next_open_times(first.therapist, first.starts_at + timedelta(days=1), 3)
+    other = services.propose(second.id, later[0].starts_at, staff.id)
+    offer = services.propose(first.id, later[1].starts_at, staff.id)
+    assert (offer.starts_at, offer.ends_at - offer.starts_at, offer.therapist_id,
+            offer.created_by, offer.created_at, offer.status) == (
+        later[1].starts_at, first.ends_at - first.starts_at, first.therapist_id, staff.id,
+        clock.now(), "open")
+    assert not is_open(first.therapist, offer.starts_at, clock.now())  # kept for the client
+    again = services.propose(first.id, later[2].starts_at, staff.id)
+    db.session.expire_all()
+    assert [db.session.get(Proposal, p.id).status for p in (other, offer, again)] == [
+        "open", "withdrawn", "open"]
+    # A time someone else holds is refused; the appointment's own time is not in its way.
+    with pytest.raises(services.TimeNotOpen,
+                       match="^That time isn't open. Choose one of the open times.$"):
+        services.propose(first.id, second.starts_at, staff.id)
+    services.propose(first.id, first.starts_at, staff.id)
+
+
+def test_accepting_an_offer_moves_and_confirms_the_same_event(app, demo, clock):
+    first = in_state("held", clock)
+    db.session.execute(sa.update(Appointment).where(Appointment.id == first.id).values(
+        reminder_sent_at=clock.now(), change_request="reschedule"))
+    db.session.commit()
+    (slot,) = next_open_times(first.therapist, first.starts_at + timedelta(days=1), 1)
+    offer = services.propose(first.id, slot.starts_at, None)
+    before = snapshot(first.id)
+    clock.advance(timedelta(hours=2))
+    services.accept_proposal(offer.id)
+    after = snapshot(first.id)
+    a = db.session.get(Appointment, first.id)
+    assert (a.starts_at, a.ends_at) == (offer.starts_at, offer.ends_at)
+    assert (a.status, a.confirmed_at, a.hold_expires_at) == ("confirmed", clock.now(), None)
+    assert after["sequence"] == before["sequence"] + 1 and after["version"] == before["version"] + 1
+    assert (a.reminder_sent_at, a.change_request) == (None, "")
+    assert after["emails"][len(before["emails"]):] == [("moved_client", "REQUEST"),
+                                                       ("moved_therapist", "REQUEST")]
+    assert db.session.get(Proposal, offer.id).status == "accepted"
+    assert is_open(a.therapist, before["starts_at"], clock.now())  # the old time is free
+    for proposal_id in (offer.id, 987654):
+        with pytest.raises(services.StateError, match="^This offer is no longer open.$"):
+            services.accept_proposal(proposal_id)
+
+
+def test_an_offer_for_an_appointment_that_ended_cannot_be_accepted(app, demo, clock):
+    held = in_state("held", clock)
+    (slot,) = next_open_times(held.therapist, held.starts_at + timedelta(days=1), 1)
+    offer = services.propose(held.id, slot.starts_at, None)
+    # Ended by some path that left the offer open: the appointment's state still decides.
+    db.session.execute(sa.update(Appointment).where(Appointment.id == held.id)
+                       .values(status="cancelled"))
+    db.session.commit()
+    before = snapshot(held.id)
+    with pytest.raises(services.StateError, match="^This offer is no longer open.$"):
+        services.accept_proposal(offer.id)
+    assert snapshot(held.id) == before
+
+
+def test_changing_an_appointment_that_does_not_exist_is_refused(app, demo):
+    for change in (services.confirm, services.decline, services.cancel):
+        with pytest.raises(services.StateError, match="^That appointment no longer exists.$"):
+            change(987654, None)
+
+
+# ---------------------------------------------------------------- booking
+
+
+def test_booking_confirms_at_once_for_therapists_who_auto_confirm(app, demo, clock):
+    maya = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
+    appointment = book_directly("maya-chen")
+    assert appointment.therapist_id == maya.id and maya.auto_confirm
+    assert (appointment.status, appointment.confirmed_at, appointment.hold_expires_at) == (
+        "confirmed", clock.now(), None)
+    assert appointment.ends_at - appointment.starts_at == timedelta(minutes=30)
+    held = book_directly("sam-whitaker")
+    assert (held.status, held.confirmed_at, held.hold_expires_at) == (
+        "held", None, clock.now() + timedelta(hours=24))
+
+
+def test_a_time_someone_holds_is_taken_and_one_beside_it_is_only_not_open(app, demo, clock):
+    first = book_directly("maya-chen")  # 30 minutes, a 10-minute buffer
+    maya = first.therapist
+    answers = {**GOOD_ANSWERS, "consent_contact": True, "consent_privacy": True,
+               "email": "next@client.example"}
+    intake = submit(answers, "no")
+    taken = "^Someone booked that time a moment ago.$"
+    not_open = "^That time isn't available. Please choose one of the open times shown.$"
+    for start, error, message in [
+        (first.starts_at, services.TimeTaken, taken),
+        (first.starts_at + timedelta(minutes=15), services.TimeTaken, taken),
+        (first.starts_at - timedelta(minutes=15), services.TimeTaken, taken),
+        (first.ends_at, services.TimeNotOpen, not_open),  # inside the buffer, not overlapping
+    ]:
+        with pytest.raises(error, match=message):
+            services.book(intake, maya, start, f"key-{start.isoformat()}")
+    services.cancel(first.id, None)
+    # A cancelled appointment holds nothing: an off-grid time beside it is merely not open.
+    with pytest.raises(services.TimeNotOpen, match=not_open):
+        services.book(intake, maya, first.starts_at + timedelta(minutes=15), "key-after-cancel")
+    # The same key gives back the first booking, once.
+    booked = services.book(intake, maya, first.starts_at, "same-key")
+    again = services.book(intake, maya, first.starts_at + timedelta(hours=3), "same-key")
+    assert booked.created and not again.created
+    assert again.appointment.id == booked.appointment.id
+
+
+def test_a_therapist_who_does_not_fit_is_refused_by_name(app, demo):
+    answers = {**GOOD_ANSWERS, "consent_contact": True, "consent_privacy": True}
+    intake = submit(answers, "no")  # couples therapy
+    daniel = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "daniel-okafor"))
+    (slot,) = next_open_times(daniel, now_utc(), 1)
+    with pytest.raises(services.NotAFit, match="^Daniel Okafor doesn't offer what you asked"):
+        services.book(intake, daniel, slot.starts_at, "not-a-fit-key")

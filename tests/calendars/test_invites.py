@@ -76,3 +76,40 @@ def test_text_cannot_inject_lines():
 def test_only_request_and_cancel():
     with pytest.raises(ValueError):
         build_invite(data(), "PUBLISH")
+
+
+def test_every_property_of_the_event_is_what_the_appointment_says():
+    cal, _ = parse_both(build_invite(data(sequence=3), REQUEST))
+    assert str(cal["PRODID"]) == "-//Intake//Consultation booking//EN"
+    assert str(cal["VERSION"]) == "2.0" and str(cal["CALSCALE"]) == "GREGORIAN"
+    (event,) = cal.walk("VEVENT")
+    assert event["SEQUENCE"] == 3
+    assert event.decoded("DTSTAMP") == datetime(2026, 11, 25, 12, tzinfo=UTC)
+    assert event.decoded("DTEND") == datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+    assert str(event["SUMMARY"]) == "Consultation with Maya Chen"
+    assert str(event["LOCATION"]) == "Online (video)"
+    assert str(event["DESCRIPTION"]) == "Questions: +1 555 010 2040"
+    assert str(event["URL"]) == "https://book.example/"
+    assert event["TRANSP"] == "OPAQUE" and event["CLASS"] == "PRIVATE"
+    assert event["ORGANIZER"].params["CN"] == "Harbor, Light"
+    assert [a.params["CN"] for a in event["ATTENDEE"]] == ['Ann "Annie" O\'Neil', "Maya Chen"]
+    # No location at all rather than an empty one.
+    cal, _ = parse_both(build_invite(data(location=""), REQUEST))
+    assert "LOCATION" not in cal.walk("VEVENT")[0]
+
+
+def test_the_add_to_calendar_file_is_the_event_alone_with_the_invites_uid():
+    from intake.calendars.invites import build_calendar_file
+
+    raw = build_calendar_file(data(status="CONFIRMED", sequence=2))
+    cal, parsed = parse_both(raw)
+    assert "METHOD" not in cal
+    assert str(cal["PRODID"]) == "-//Intake//Consultation booking//EN"
+    assert str(cal["VERSION"]) == "2.0" and str(cal["CALSCALE"]) == "GREGORIAN"
+    (event,) = cal.walk("VEVENT")
+    assert str(event["UID"]) == "0b8c6a9e-1@intake" and event["SEQUENCE"] == 2
+    assert event["STATUS"] == "CONFIRMED"
+    assert event.decoded("DTSTART") == datetime(2026, 12, 1, 15, tzinfo=UTC)
+    assert str(event["SUMMARY"]) == "Consultation with Maya Chen"
+    assert "ORGANIZER" not in event and "ATTENDEE" not in event
+    assert parsed.vevent.uid.value == "0b8c6a9e-1@intake"

@@ -192,6 +192,11 @@ def test_the_buffer_is_kept_after_busy_time_and_between_offered_times():
 def test_a_start_after_busy_time_is_rounded_up_to_the_quarter_hour():
     assert monday_slots(hours=("09:00", "10:00"), busy=[((9, 0), (9, 10))], length=30) == [
         "09:15"]
+    assert monday_slots(hours=("09:00", "10:30"), busy=[((9, 0), (9, 20))], length=30) == [
+        "09:30", "10:00"]
+    # Counted from the start of the working range, not from the hour.
+    assert monday_slots(hours=("09:10", "10:30"), busy=[((9, 0), (9, 20))], length=30) == [
+        "09:25", "09:55"]
 
 
 def test_busy_time_touching_a_slot_does_not_block_it():
@@ -222,3 +227,23 @@ def test_only_times_starting_inside_the_window_are_returned():
     # A window that has passed, or lies beyond the horizon, is empty.
     assert open_slots(weekdays("09:00", "12:00"), rules(horizon_days=1), [], now,
                       now + timedelta(days=2), now + timedelta(days=3)) == []
+
+
+def test_within_hours_means_wholly_inside_one_working_range():
+    from intake.scheduling.slots import within_hours
+
+    hours = [HoursRange(0, time(9), time(12)), HoursRange(0, time(13), time(17))]
+
+    def inside(start, end):
+        return within_hours(hours, NY, at(NY, 2026, 6, 1, *start), at(NY, 2026, 6, 1, *end))
+
+    assert inside((9, 0), (12, 0)) and inside((13, 30), (14, 20))
+    assert not inside((8, 59), (9, 30))  # starts before
+    assert not inside((11, 30), (12, 1))  # ends after
+    assert not inside((11, 30), (13, 30))  # spans the lunch break
+    # Tuesday has no hours; Monday's hours are wall-clock in New York even across a DST change.
+    assert not within_hours(hours, NY, at(NY, 2026, 6, 2, 9, 0), at(NY, 2026, 6, 2, 10, 0))
+    assert within_hours(hours, NY, at(NY, 2026, 3, 9, 9, 0), at(NY, 2026, 3, 9, 10, 0))
+    # The zone decides: 05:00–06:00 in New York is 09:00–10:00 UTC.
+    early = at(NY, 2026, 6, 1, 5, 0), at(NY, 2026, 6, 1, 6, 0)
+    assert within_hours(hours, "UTC", *early) and not within_hours(hours, NY, *early)
