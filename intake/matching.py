@@ -22,7 +22,7 @@ from .intakes.choices import (
     TELEHEALTH,
     TIME_REASONS,
 )
-from .scheduling.slots import HoursRange, working_intervals
+from .scheduling.slots import HoursRange, local_instant, working_intervals
 
 
 @dataclass(frozen=True)
@@ -91,27 +91,32 @@ def passes_filters(candidate: Candidate, wish: Wish) -> bool:
     return not wish.language or wish.language in candidate.languages
 
 
+PARTS_OF_DAY = (("morning", time(6), time(12)), ("afternoon", time(12), time(17)),
+                ("evening", time(17), time(22)))
+
+
 def time_buckets(candidate: Candidate, zone: str, today: date) -> set[str]:
     """Return which of morning/afternoon/evening/weekday/weekend the therapist's hours cover.
 
-    Hours are read for the coming week and placed in the client's zone `zone`.
+    Hours are read for the coming week and placed in the client's zone `zone`; a part of the
+    day (morning 6–12, afternoon 12–17, evening 17–22) is covered when any working time falls
+    inside it.
     """
     start = datetime.combine(today, time(0), tzinfo=UTC)
     tz = ZoneInfo(zone)
     buckets: set[str] = set()
     for s, e in working_intervals(candidate.hours, candidate.timezone, start,
                                   start + timedelta(days=7)):
-        cursor = s
-        while cursor < e:
-            local = cursor.astimezone(tz)
-            buckets.add("weekend" if local.weekday() >= 5 else "weekday")
-            if 6 <= local.hour < 12:
-                buckets.add("morning")
-            elif 12 <= local.hour < 17:
-                buckets.add("afternoon")
-            elif 17 <= local.hour < 22:
-                buckets.add("evening")
-            cursor += timedelta(minutes=30)
+        local_start, local_end = s.astimezone(tz), e.astimezone(tz)
+        day = local_start.date()
+        while day <= local_end.date():
+            if local_end > local_instant(day, time(0), tz):  # not only ending at its midnight
+                buckets.add("weekend" if day.weekday() >= 5 else "weekday")
+            for name, begins, ends in PARTS_OF_DAY:
+                if (local_start < local_instant(day, ends, tz)
+                        and local_instant(day, begins, tz) < local_end):
+                    buckets.add(name)
+            day += timedelta(days=1)
     return buckets
 
 
@@ -163,7 +168,7 @@ def rank(
 def _join(items: Sequence[str]) -> str:
     """Return items joined as plain English ("a, b and c")."""
     if len(items) <= 1:
-        return "".join(items)
+        return items[0] if items else ""
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 

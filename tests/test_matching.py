@@ -119,11 +119,17 @@ def test_time_buckets_start_and_end_on_the_hour_named():
     assert buckets((0, "21:30", "22:00")) == {"weekday", "evening"}
     assert buckets((0, "22:00", "23:00")) == {"weekday"}  # too late for "evening"
     assert buckets((0, "09:00", "12:30")) == {"weekday", "morning", "afternoon"}
+    assert buckets((0, "11:15", "12:15")) == {"weekday", "morning", "afternoon"}
+    assert buckets((0, "09:00", "22:30")) == {"weekday", "morning", "afternoon", "evening"}
     assert buckets((4, "10:00", "10:30")) == {"weekday", "morning"}  # Friday
     assert buckets((5, "10:00", "10:30")) == {"weekend", "morning"}  # Saturday
     assert buckets((6, "18:00", "18:30")) == {"weekend", "evening"}  # Sunday
     # Read in the client's zone: 23:00 UTC Sunday is 18:00 Sunday in New York.
     assert buckets((6, "23:00", "23:30"), zone="America/New_York") == {"weekend", "evening"}
+    # Friday 20:00–23:00 UTC is 21:00 to midnight in Paris: Friday evening, not the weekend.
+    assert buckets((4, "20:00", "23:00"), zone="Europe/Paris") == {"weekday", "evening"}
+    assert buckets((4, "20:00", "23:30"), zone="Europe/Paris") == {"weekday", "evening",
+                                                                   "weekend"}
 
 
 def test_the_score_adds_each_rule_s_points():

@@ -59,8 +59,8 @@ def working_intervals(
     last: date = end.astimezone(tz).date() + timedelta(days=1)
     while day <= last:
         for item in by_day.get(day.weekday(), ()):
-            s = _local_instant(day, item.starts, tz)
-            e = _local_instant(day, item.ends, tz)
+            s = local_instant(day, item.starts, tz)
+            e = local_instant(day, item.ends, tz)
             if s < e and e > start and s < end:
                 out.append((s, e))
         day += timedelta(days=1)
@@ -68,7 +68,7 @@ def working_intervals(
     return out
 
 
-def _local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
+def local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
     """Return the UTC instant of a wall-clock time on a local date.
 
     A repeated wall time (autumn) means its first occurrence; a skipped one (spring) is read

@@ -393,9 +393,14 @@ def test_a_time_someone_holds_is_taken_and_one_beside_it_is_only_not_open(app, d
         (first.starts_at + timedelta(minutes=15), services.TimeTaken, taken),
         (first.starts_at - timedelta(minutes=15), services.TimeTaken, taken),
         (first.ends_at, services.TimeNotOpen, not_open),  # inside the buffer, not overlapping
+        (first.starts_at - timedelta(minutes=30), services.TimeNotOpen, not_open),  # touching
     ]:
         with pytest.raises(error, match=message):
             services.book(intake, maya, start, f"key-{start.isoformat()}")
+    # Another therapist's appointment at that time is not in the way: merely not open here.
+    other = book_directly("sam-whitaker", email="sam@client.example")
+    with pytest.raises(services.TimeNotOpen, match=not_open):
+        services.book(intake, maya, other.starts_at + timedelta(minutes=5), "key-other")
     services.cancel(first.id, None)
     # A cancelled appointment holds nothing: an off-grid time beside it is merely not open.
     with pytest.raises(services.TimeNotOpen, match=not_open):
@@ -414,3 +419,181 @@ def test_a_therapist_who_does_not_fit_is_refused_by_name(app, demo):
     (slot,) = next_open_times(daniel, now_utc(), 1)
     with pytest.raises(services.NotAFit, match="^Daniel Okafor doesn't offer what you asked"):
         services.book(intake, daniel, slot.starts_at, "not-a-fit-key")
+
+
+# ---------------------------------------------------------------- more of each rule
+
+
+def open_offer(appointment):
+    """Offer the appointment's client another time; return the proposal."""
+    (slot,) = next_open_times(appointment.therapist, appointment.starts_at + timedelta(days=1), 1)
+    return services.propose(appointment.id, slot.starts_at, None)
+
+
+def test_a_client_change_withdraws_an_open_offer(app, demo, clock):
+    for change in ("reschedule", "cancel"):
+        appointment, version = client_state(clock)
+        offer = open_offer(appointment)
+        if change == "reschedule":
+            (slot,) = next_open_times(appointment.therapist, offer.ends_at, 1)
+            services.reschedule(appointment.id, version, slot.starts_at)
+        else:
+            services.cancel_by_client(appointment.id, version)
+        db.session.expire_all()
+        assert db.session.get(Proposal, offer.id).status == "withdrawn", change
+
+
+def test_a_client_cannot_move_to_a_time_that_is_not_open(app, demo, clock):
+    appointment, version = client_state(clock)
+    other = book_directly("sam-whitaker", email="other@client.example")
+    for start in (other.starts_at, appointment.starts_at + timedelta(minutes=7)):
+        with pytest.raises(services.TimeNotOpen, match="^That time isn't available. Please "
+                                                       "choose one of the open times shown.$"):
+            services.reschedule(appointment.id, version, start)
+    assert snapshot(appointment.id)["starts_at"] == appointment.starts_at
+
+
+def test_a_request_to_the_desk_records_when_it_was_asked(app, demo, clock):
+    appointment, version = client_state(clock)
+    clock.set(appointment.starts_at - timedelta(hours=3))
+    services.request_change(appointment.id, version, "reschedule")
+    db.session.expire_all()
+    a = db.session.get(Appointment, appointment.id)
+    assert (a.change_request, a.change_requested_at) == ("reschedule", clock.now())
+
+
+def test_expiry_frees_every_due_hold_in_one_pass_and_withdraws_their_offers(app, demo, clock):
+    first = in_state("held", clock)
+    second = book_directly("sam-whitaker", email="second@client.example")
+    offer = open_offer(first)
+    clock.advance(timedelta(hours=25))
+    assert services.expire_holds() == 2
+    db.session.expire_all()
+    assert {db.session.get(Appointment, a.id).status for a in (first, second)} == {"expired"}
+    assert db.session.get(Proposal, offer.id).status == "withdrawn"
+
+
+def test_reminders_go_to_every_due_client_in_one_pass_and_never_after_the_start(app, demo,
+                                                                                 clock):
+    discreet = book_directly("maya-chen", email="quiet@client.example", discreet=True)
+    first = book_directly("maya-chen", email="first@client.example")
+    second = book_directly("maya-chen", email="second@client.example")
+    starts = sorted(a.starts_at for a in (discreet, first, second))
+    assert starts[-1] - starts[0] < timedelta(hours=20)  # Maya's first three open times
+    clock.set(starts[0] - timedelta(hours=1))
+    assert services.send_reminders() == 2  # the discreet client first, then both others
+    # An appointment that has started (or starts this very moment) gets none.
+    late = book_directly("maya-chen", email="late@client.example")
+    clock.set(late.starts_at)
+    assert services.send_reminders() == 0
+    clock.advance(timedelta(minutes=5))
+    assert services.send_reminders() == 0
+
+
+def test_replacing_a_held_time_withdraws_only_that_clients_hold(app, demo, clock):
+    old = in_state("held", clock)
+    intake = old.intake
+    stranger = book_directly("sam-whitaker", email="stranger@client.example")
+    (slot,) = next_open_times(old.therapist, old.starts_at + timedelta(days=1), 1)
+    before = snapshot(old.id)
+    clock.advance(timedelta(minutes=10))
+    services.book(intake, old.therapist, slot.starts_at, "replace-key", replaces=old.id)
+    after = snapshot(old.id)
+    a = db.session.get(Appointment, old.id)
+    assert (a.status, a.ended_at) == ("cancelled", clock.now())
+    assert after["sequence"] == before["sequence"] + 1
+    assert after["emails"][len(before["emails"]):] == [("replaced_client", "CANCEL"),
+                                                       ("cancelled_therapist", "CANCEL")]
+    event = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (event.action, event.user_id, event.record_type, event.record_id, event.detail) == (
+        "cancel", None, "appointment", old.id, "replaced by client")
+    # Another client's hold is never withdrawn this way.
+    kept = snapshot(stranger.id)
+    (another,) = next_open_times(old.therapist, slot.starts_at + timedelta(days=1), 1)
+    services.book(intake, old.therapist, another.starts_at, "replace-key-2", replaces=stranger.id)
+    assert snapshot(stranger.id) == kept
+
+
+def test_an_offered_time_taken_meanwhile_is_refused_kindly(app, demo, clock):
+    held = in_state("held", clock)
+    offer = open_offer(held)
+    other = book_directly("sam-whitaker", email="other@client.example")
+    # Someone's appointment lands on the offered time by a path that skipped the checks.
+    db.session.execute(sa.update(Appointment).where(Appointment.id == other.id).values(
+        starts_at=offer.starts_at, ends_at=offer.ends_at))
+    db.session.commit()
+    before = snapshot(held.id)
+    with pytest.raises(services.TimeTaken, match="^Someone booked that time a moment ago.$"):
+        services.accept_proposal(offer.id)
+    assert snapshot(held.id) == before
+
+
+def invite_of(row):
+    """Return the VEVENT of an outbox email's invite."""
+    from icalendar import Calendar
+
+    for part in parse(row).walk():
+        if part.get_content_type() == "text/calendar":
+            return Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
+    raise AssertionError("no invite")
+
+
+def emails_of(appointment_id):
+    return {r.kind: r for r in db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.appointment_id == appointment_id))}
+
+
+def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock):
+    appointment = book_directly("maya-chen")  # online: the intake asked for telehealth
+    cfg = app.config
+    emails = emails_of(appointment.id)
+    client, therapist = invite_of(emails["booking_client"]), invite_of(emails["booking_therapist"])
+    assert str(client["SUMMARY"]) == "Consultation with Maya Chen"
+    assert str(therapist["SUMMARY"]) == "Consultation: A. M."
+    for event in (client, therapist):
+        assert str(event["UID"]) == appointment.uid and event["STATUS"] == "CONFIRMED"
+        assert str(event["LOCATION"]) == "Online (video): the link comes by email before the " \
+                                         "session"
+        assert str(event["DESCRIPTION"]) == (
+            f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
+            f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{cfg['BASE_URL']}/")
+        assert str(event["URL"]) == cfg["BASE_URL"] + "/"
+        assert str(event["ORGANIZER"]) == "mailto:bookings@harbor.example"
+        assert event["ORGANIZER"].params["CN"] == cfg["PRACTICE_NAME"]
+        assert [(str(a), a.params["CN"]) for a in event["ATTENDEE"]] == [
+            ("mailto:alex@client.example", "Alex Morgan"),
+            ("mailto:maya.chen@practice.example", "Maya Chen")]
+        assert event.decoded("DTSTAMP") == clock.now().replace(microsecond=0)
+    text = parse(emails["booking_therapist"]).get_body(("plain",)).get_content()
+    assert "Client: A. M." in text and "Morgan" not in text
+
+
+def test_in_person_meetings_are_at_the_therapists_office_or_the_practice(app, demo):
+    at_office = book_directly("maya-chen", format="in_person")
+    assert at_office.format == "in_person"
+    assert services.location_of(at_office) == "22 Harbor Street, Suite 4"
+    at_office.therapist.office = ""
+    assert services.location_of(at_office) == app.config["PRACTICE_ADDRESS"]
+    db.session.rollback()
+    # "Either" takes what the therapist offers: Sam sees clients online only.
+    either = book_directly("sam-whitaker", format="either", email="either@client.example")
+    assert either.format == "telehealth"
+    assert services.meeting_format(either.intake, either.therapist) == "telehealth"
+
+
+def test_an_accepted_offer_stays_accepted_when_the_appointment_later_ends(app, demo, clock):
+    held = in_state("held", clock)
+    offer = open_offer(held)
+    services.accept_proposal(offer.id)
+    services.cancel(held.id, None)
+    db.session.expire_all()
+    assert db.session.get(Proposal, offer.id).status == "accepted"
+
+
+def test_a_decline_without_a_note_has_none(app, demo, clock):
+    appointment = in_state("held", clock)
+    services.decline(appointment.id, None)
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).decline_message == ""
+    text = parse(emails_of(appointment.id)["declined_client"]).get_body(("plain",)).get_content()
+    assert "A note from our front desk" not in text
