@@ -48,7 +48,8 @@ class _ThreadingWithDaemonTimers:
         return getattr(threading, name)
 
 
-limits_memory.threading = _ThreadingWithDaemonTimers()
+if "faketime" in os.environ.get("LD_PRELOAD", ""):
+    limits_memory.threading = _ThreadingWithDaemonTimers()
 ROOT = Path(__file__).resolve().parent.parent
 
 

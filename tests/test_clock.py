@@ -22,8 +22,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "intake"
 
 
 def test_nothing_in_the_app_reads_the_machine_clock_but_the_clock_module():
-    readers = re.compile(r"datetime\.now\(|datetime\.utcnow\(|date\.today\(|time\.time\(|"
-                         r"\btime\(\)\s*$|from time import time\b")
+    readers = re.compile(r"\.now\(|\.utcnow\(|\.today\(|\btime\.time(_ns)?\(|localtime\(|"
+                         r"gmtime\(|from time import (time|localtime|gmtime)\b|"
+                         r"func\.now\(|current_timestamp|CURRENT_TIMESTAMP")
     found = [f"{path.relative_to(PACKAGE)}:{n}: {line.strip()}"
              for path in PACKAGE.rglob("*.py") if path.name != "clock.py"
              for n, line in enumerate(path.read_text().splitlines(), 1) if readers.search(line)]
@@ -86,3 +87,27 @@ def test_every_job_of_a_pass_reads_the_one_clock(app, demo, clock, tmp_path):
         (far, far + timedelta(hours=1))]
     heartbeat = db.session.get(WorkerJob, HEARTBEAT)
     assert heartbeat.last_started_at == later and heartbeat.last_finished_at == later
+
+
+def test_signed_links_age_by_the_app_clock(app, clock):
+    from intake import links
+
+    token = links.make(links.REBOOK, 42)
+    clock.advance(timedelta(days=14))  # a rebooking link lasts fourteen days
+    assert links.read(links.REBOOK, token) == 42
+    clock.advance(timedelta(seconds=1))
+    assert links.read(links.REBOOK, token) is None
+
+
+def test_a_pause_ends_at_its_time_or_as_soon_as_it_is_stopped():
+    import time
+
+    from intake.clock import pause
+
+    started = time.monotonic()
+    assert pause(0.3, lambda: False) is False
+    assert 0.3 <= time.monotonic() - started < 2
+    started = time.monotonic()
+    stops = iter([False, False, True])
+    assert pause(30, lambda: next(stops)) is True
+    assert time.monotonic() - started < 2

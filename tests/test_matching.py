@@ -132,6 +132,16 @@ def test_time_buckets_start_and_end_on_the_hour_named():
                                                                    "weekend"}
 
 
+def test_time_buckets_follow_the_clients_daylight_saving_time():
+    from intake.matching import time_buckets
+
+    # Mondays 10:00–11:00 UTC: 05:00 in New York in winter (too early), 06:00 from 8 March.
+    utc_mornings = therapist(1, ["emdr"], hours=((0, "10:00", "11:00"),), zone="UTC")
+    assert time_buckets(utc_mornings, "America/New_York", date(2026, 3, 2)) == {"weekday"}
+    assert time_buckets(utc_mornings, "America/New_York", date(2026, 3, 9)) == {"weekday",
+                                                                                 "morning"}
+
+
 def test_the_score_adds_each_rule_s_points():
     from intake.matching import score
 

@@ -140,8 +140,10 @@ def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetim
 
 
 def _align(instant: datetime, origin: datetime) -> datetime:
-    """Return the first instant at or after `instant` (not before `origin`) on the GRID
-    counted from `origin`."""
+    """Return the first instant at or after `instant` on the GRID counted from `origin`.
+
+    `instant` is never before `origin` (the walk only moves forward from a range's start).
+    """
     return origin + -(-(instant - origin) // GRID) * GRID
 
 

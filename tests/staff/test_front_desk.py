@@ -49,6 +49,7 @@ def held(app, demo):
 
 
 def test_the_queue_shows_waiting_requests_oldest_first(client, clock, desk, held, app):
+    clock.set(held.created_at)
     clock.advance(timedelta(minutes=5))
     later = book_first_time(app.test_client(), "daniel-okafor", modality="emdr",
                             kind="individual", concerns=["trauma"], email="b@client.example")
