@@ -126,6 +126,8 @@ def test_time_buckets_start_and_end_on_the_hour_named():
     assert buckets((6, "18:00", "18:30")) == {"weekend", "evening"}  # Sunday
     # Read in the client's zone: 23:00 UTC Sunday is 18:00 Sunday in New York.
     assert buckets((6, "23:00", "23:30"), zone="America/New_York") == {"weekend", "evening"}
+    # Monday 01:00–02:00 UTC is Sunday evening in New York: the client's day decides.
+    assert buckets((0, "01:00", "02:00"), zone="America/New_York") == {"weekend", "evening"}
     # Friday 20:00–23:00 UTC is 21:00 to midnight in Paris: Friday evening, not the weekend.
     assert buckets((4, "20:00", "23:00"), zone="Europe/Paris") == {"weekday", "evening"}
     assert buckets((4, "20:00", "23:30"), zone="Europe/Paris") == {"weekday", "evening",

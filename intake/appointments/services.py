@@ -193,8 +193,6 @@ def _context(appointment: Appointment, **extra) -> dict:
         "first_name": client.first_name,
         "confirmed": appointment.status == CONFIRMED,
         "location": location_of(appointment),
-        "format_label": FORMATS[appointment.format],
-        "hold_hours": current_app.config["HOLD_HOURS"],
         "manage_url": links.external("manage.show", token=links.manage_token(appointment)),
         **extra,
     }

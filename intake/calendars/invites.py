@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, vCalAddress
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
@@ -42,13 +42,17 @@ class InviteData:
     stamp: datetime
 
 
-def _address(party: Party, **params: str) -> vCalAddress:
-    """Return a mailto: calendar address with a CN and the given parameters."""
-    address = vCalAddress(f"mailto:{party.email}")
-    address.params["CN"] = vText(party.name)
-    for key, value in params.items():
-        address.params[key] = value
-    return address
+def _calendar(**extra: str) -> Calendar:
+    """Return a VCALENDAR with this product's PRODID, version 2.0, the Gregorian calendar
+    scale and `extra` properties (METHOD for an invite). No UID of its own: only the event
+    has one."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    for name, value in extra.items():
+        cal.add(name, value)
+    return cal
 
 
 def build_calendar_file(data: InviteData) -> bytes:
@@ -56,31 +60,18 @@ def build_calendar_file(data: InviteData) -> bytes:
 
     It keeps the invites' UID, so a calendar that already has the invite updates that event.
     """
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
+    cal = _calendar()
     cal.add_component(_event(data, data.status))
     return cal.to_ical()
 
 
-def _event(data: InviteData, status: str) -> Event:
-    """Return the VEVENT with everything but the organizer and attendees."""
-    event = Event()
-    event.add("uid", data.uid)
-    event.add("sequence", data.sequence)
-    event.add("dtstamp", data.stamp)
-    event.add("dtstart", data.starts_at)
-    event.add("dtend", data.ends_at)
-    event.add("summary", data.summary)
-    if data.location:
-        event.add("location", data.location)
-    event.add("description", data.description)
-    event.add("url", data.url)
-    event.add("status", status)
-    event.add("transp", "OPAQUE")
-    event.add("class", "PRIVATE")
-    return event
+def _event(data: InviteData, status: str, **people) -> Event:
+    """Return the VEVENT; `people` are the organizer and attendees, for an invite."""
+    return Event.new(
+        uid=data.uid, sequence=data.sequence, stamp=data.stamp, start=data.starts_at,
+        end=data.ends_at, summary=data.summary, location=data.location or None,
+        description=data.description, url=data.url, status=status, transparency="OPAQUE",
+        classification="PRIVATE", **people)
 
 
 def build_invite(data: InviteData, method: str) -> bytes:
@@ -90,19 +81,12 @@ def build_invite(data: InviteData, method: str) -> bytes:
     """
     if method not in (REQUEST, CANCEL):
         raise ValueError(f"unsupported iTIP method {method!r}")
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", method)
-
-    event = _event(data, "CANCELLED" if method == CANCEL else data.status)
-    event.add("organizer", _address(data.organizer))
-    for party in data.attendees:
-        event.add(
-            "attendee",
-            _address(party, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="TRUE"),
-            encode=0,
-        )
+    cal = _calendar(method=method)
+    event = _event(
+        data, "CANCELLED" if method == CANCEL else data.status,
+        organizer=vCalAddress.new(data.organizer.email, cn=data.organizer.name),
+        attendees=[vCalAddress.new(party.email, cn=party.name, role="REQ-PARTICIPANT",
+                                   partstat="NEEDS-ACTION", rsvp=True)
+                   for party in data.attendees])
     cal.add_component(event)
     return cal.to_ical()

@@ -569,6 +569,16 @@ def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock)
         assert event.decoded("DTSTAMP") == clock.now().replace(microsecond=0)
     text = parse(emails["booking_therapist"]).get_body(("plain",)).get_content()
     assert "Client: A. M." in text and "Morgan" not in text
+    assert "Where:  Online (video)" in text
+    assert emails["booking_therapist"].subject.startswith("New consultation ")
+    text = parse(emails["booking_client"]).get_body(("plain",)).get_content()
+    assert text.startswith("Hello Alex,") and "Your free consultation is booked." in text
+    assert "Where: Online (video): the link comes by email before the session" in text
+    # A request that waits for the front desk says so, to both.
+    held = emails_of(book_directly("sam-whitaker", email="held@client.example").id)
+    assert "We're holding this time" in parse(held["booking_client"]).get_body(
+        ("plain",)).get_content()
+    assert held["booking_therapist"].subject.endswith("(awaiting confirmation)")
 
 
 def test_in_person_meetings_are_at_the_therapists_office_or_the_practice(app, demo):

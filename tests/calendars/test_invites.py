@@ -74,7 +74,7 @@ def test_text_cannot_inject_lines():
 
 
 def test_only_request_and_cancel():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^unsupported iTIP method 'PUBLISH'$"):
         build_invite(data(), "PUBLISH")
 
 
@@ -82,6 +82,7 @@ def test_every_property_of_the_event_is_what_the_appointment_says():
     cal, _ = parse_both(build_invite(data(sequence=3), REQUEST))
     assert str(cal["PRODID"]) == "-//Intake//Consultation booking//EN"
     assert str(cal["VERSION"]) == "2.0" and str(cal["CALSCALE"]) == "GREGORIAN"
+    assert "UID" not in cal  # only the event has one
     (event,) = cal.walk("VEVENT")
     assert event["SEQUENCE"] == 3
     assert event.decoded("DTSTAMP") == datetime(2026, 11, 25, 12, tzinfo=UTC)
