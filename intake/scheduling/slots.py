@@ -108,7 +108,7 @@ def open_slots(
             end = cursor + rules.length
             clash = _first_overlap(blocked, cursor, end)
             if clash is not None:
-                cursor = _align(max(clash, cursor + GRID), begin)
+                cursor = _align(clash, begin)
                 continue
             if cursor >= lo and (not slots or slots[-1].ends_at + rules.buffer <= cursor):
                 slots.append(Slot(cursor, end))

@@ -407,7 +407,7 @@ def test_a_time_someone_holds_is_taken_and_one_beside_it_is_only_not_open(app, d
     # The same key gives back the first booking, once.
     booked = services.book(intake, maya, first.starts_at, "same-key")
     again = services.book(intake, maya, first.starts_at + timedelta(hours=3), "same-key")
-    assert booked.created and not again.created
+    assert booked.created is True and again.created is False
     assert again.appointment.id == booked.appointment.id
 
 
@@ -416,7 +416,9 @@ def test_a_therapist_who_does_not_fit_is_refused_by_name(app, demo):
     intake = submit(answers, "no")  # couples therapy
     daniel = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "daniel-okafor"))
     (slot,) = next_open_times(daniel, now_utc(), 1)
-    with pytest.raises(services.NotAFit, match="^Daniel Okafor doesn't offer what you asked"):
+    with pytest.raises(services.NotAFit, match="^Daniel Okafor doesn't offer what you asked for. "
+                                               "Please choose one of the therapists suggested "
+                                               "for you.$"):
         services.book(intake, daniel, slot.starts_at, "not-a-fit-key")
 
 
@@ -610,3 +612,14 @@ def test_a_decline_without_a_note_has_none(app, demo, clock):
     assert db.session.get(Appointment, appointment.id).decline_message == ""
     text = parse(emails_of(appointment.id)["declined_client"]).get_body(("plain",)).get_content()
     assert "A note from our front desk" not in text
+
+
+def test_how_they_meet_follows_the_client_then_what_the_therapist_offers():
+    from types import SimpleNamespace as Obj
+
+    online_only, office_only = Obj(formats=["telehealth"]), Obj(formats=["in_person"])
+    both = Obj(formats=["in_person", "telehealth"])
+    assert services.meeting_format(Obj(format="in_person"), online_only) == "in_person"
+    assert services.meeting_format(Obj(format="telehealth"), office_only) == "telehealth"
+    assert services.meeting_format(Obj(format="either"), office_only) == "in_person"
+    assert services.meeting_format(Obj(format="either"), both) == "telehealth"

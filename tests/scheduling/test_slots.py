@@ -194,9 +194,25 @@ def test_a_start_after_busy_time_is_rounded_up_to_the_quarter_hour():
         "09:15"]
     assert monday_slots(hours=("09:00", "10:30"), busy=[((9, 0), (9, 20))], length=30) == [
         "09:30", "10:00"]
+    # Right after the busy time, even when the times before it were off the quarter-hour grid
+    # (20-minute consultations: 09:00, then 09:20 clashes with 09:20–09:25).
+    assert monday_slots(hours=("09:00", "10:00"), busy=[((9, 20), (9, 25))], length=20) == [
+        "09:00", "09:30"]
     # Counted from the start of the working range, not from the hour.
     assert monday_slots(hours=("09:10", "10:30"), busy=[((9, 0), (9, 20))], length=30) == [
         "09:25", "09:55"]
+
+
+def test_a_busy_time_of_no_length_blocks_nothing():
+    assert monday_slots(hours=("09:00", "10:00"), busy=[((9, 30), (9, 30))], length=30,
+                        buffer=15) == ["09:00"]
+    assert monday_slots(hours=("09:00", "10:00"), busy=[((9, 30), (9, 30))], length=30) == [
+        "09:00", "09:30"]
+
+
+def test_a_time_that_just_fits_before_the_end_of_the_hours_is_offered():
+    assert monday_slots(hours=("09:00", "10:00"), now=(8, 30), notice_hours=1, length=30) == [
+        "09:30"]
 
 
 def test_busy_time_touching_a_slot_does_not_block_it():
