@@ -263,3 +263,21 @@ def test_within_hours_means_wholly_inside_one_working_range():
     # The zone decides: 05:00–06:00 in New York is 09:00–10:00 UTC.
     early = at(NY, 2026, 6, 1, 5, 0), at(NY, 2026, 6, 1, 6, 0)
     assert within_hours(hours, "UTC", *early) and not within_hours(hours, NY, *early)
+
+
+def test_working_intervals_are_those_that_touch_the_window_in_utc():
+    from intake.scheduling.slots import working_intervals
+
+    hours = [HoursRange(0, time(9), time(12)), HoursRange(1, time(10), time(10))]  # Tue: none
+
+    def on_monday(start, end):
+        return working_intervals(hours, NY, at(NY, 2026, 6, 1, *start), at(NY, 2026, 6, 1, *end))
+
+    nine_to_noon = (at(NY, 2026, 6, 1, 9, 0), at(NY, 2026, 6, 1, 12, 0))
+    assert on_monday((11, 59), (13, 0)) == [nine_to_noon]
+    assert on_monday((12, 0), (13, 0)) == []  # ends as the window starts
+    assert on_monday((8, 0), (9, 0)) == []  # starts as the window ends
+    assert on_monday((8, 0), (9, 1)) == [nine_to_noon]
+    # The days either side of the window are looked at, never returned; an empty range never.
+    assert working_intervals(hours, NY, at(NY, 2026, 6, 2, 0, 0), at(NY, 2026, 6, 3, 0, 0)) == []
+    assert all(s.tzinfo is UTC for s, _ in working_intervals(hours, NY, *nine_to_noon))
