@@ -130,6 +130,10 @@ def test_risk_stops_self_booking_shows_help_at_once_and_alerts_staff_minimally(c
 
     maya = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
     (slot,) = next_open_times(maya, now_utc(), 1)
+    for page in (f"/intake/{intake.reference}/times/maya-chen",
+                 f"/intake/{intake.reference}/book/maya-chen?start={slot.starts_at.isoformat()}"):
+        shown = client.get(page.replace("+", "%2B"))
+        assert shown.status_code == 302 and "/support" in shown.headers["Location"], page
     booked = client.post(f"/intake/{intake.reference}/book/maya-chen",
                          data={"start": slot.starts_at.isoformat(), "tz": "America/Chicago",
                                "key": "a-key-long-enough-for-the-form-1234"})
