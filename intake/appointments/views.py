@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from ..clock import now_utc
 from ..extensions import db, limiter
 from ..formatting import zone_or
-from ..intakes.access import intake_or_404
+from ..intakes.access import intake_or_404, support_instead
 from ..scheduling.service import is_open, next_open_times, open_times
 from ..therapists.models import Therapist
 from . import services
@@ -68,8 +68,8 @@ def week_of_times(
 def times(reference: str, slug: str):
     """Return a week of the therapist's open times in the client's zone (partial for htmx)."""
     intake = intake_or_404(reference)
-    if intake.urgent:
-        return _to_support(reference)
+    if (support := support_instead(intake)) is not None:
+        return support
     therapist = _therapist_or_404(slug)
     zone = _zone(intake)
     now = now_utc()
@@ -92,11 +92,6 @@ def times(reference: str, slug: str):
     return render_template("appointments/times.html", **context)
 
 
-def _to_support(reference: str):
-    """Send someone whose safety answer signalled risk to the help page: no self-booking."""
-    return redirect(url_for("intakes.support", reference=reference))
-
-
 def _unavailable(intake, therapist, zone: str, message: str, status: int):
     """Return the kind page for a time that cannot be booked, with other open times."""
     now = now_utc()
@@ -109,8 +104,8 @@ def _unavailable(intake, therapist, zone: str, message: str, status: int):
 def review(reference: str, slug: str):
     """Return the review page for one open time, with the booking form."""
     intake = intake_or_404(reference)
-    if intake.urgent:
-        return _to_support(reference)
+    if (support := support_instead(intake)) is not None:
+        return support
     therapist = _therapist_or_404(slug)
     zone = _zone(intake)
     starts_at = parse_start(request.args.get("start"))

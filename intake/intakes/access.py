@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, session
+from flask import abort, redirect, session, url_for
 
 from ..extensions import db
 from .models import Intake
@@ -26,3 +26,11 @@ def intake_or_404(reference: str) -> Intake:
     if intake is None:
         abort(404)
     return intake
+
+
+def support_instead(intake: Intake):
+    """Return a redirect to the help page when the intake's safety answer signalled risk (no
+    self-booking then: not the matches, not the times, not the booking form), else None."""
+    if not intake.urgent:
+        return None
+    return redirect(url_for("intakes.support", reference=intake.reference))

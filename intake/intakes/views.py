@@ -21,7 +21,7 @@ from ..extensions import db, limiter
 from ..formatting import zone_or
 from ..scheduling.service import next_open_times
 from . import services
-from .access import intake_or_404, remember
+from .access import intake_or_404, remember, support_instead
 from .forms import IntakeForm, UrgentContactForm
 from .models import Intake
 
@@ -148,8 +148,8 @@ def match(reference: str):
     from ..appointments.matching import matches_for
 
     intake = intake_or_404(reference)
-    if intake.urgent:
-        return redirect(url_for("intakes.support", reference=reference))
+    if (support := support_instead(intake)) is not None:
+        return support
     now = now_utc()
     found = [
         (therapist, match, next_open_times(therapist, now))
