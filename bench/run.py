@@ -25,7 +25,7 @@ from intake.clock import now_utc
 from intake.demo import load_demo
 from intake.extensions import db
 from intake.intakes.services import submit
-from intake.scheduling.service import open_times
+from intake.scheduling.services import open_times
 from intake.therapists.models import Therapist
 
 ANSWERS = {

@@ -6,9 +6,9 @@ from datetime import datetime, time
 
 import sqlalchemy as sa
 
+from .choices import CFT, COUPLES, EMDR, IN_PERSON, TELEHEALTH
 from .database import unit_of_work
 from .extensions import db
-from .intakes.choices import CFT, COUPLES, EMDR, IN_PERSON, TELEHEALTH
 from .scheduling.models import WeeklyHours
 from .therapists.models import Therapist
 

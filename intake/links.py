@@ -1,8 +1,9 @@
-"""Signed, expiring links in emails: an opaque id, a salt per purpose, always a `max_age`."""
+"""Links to the client's own pages: signed and expiring (an opaque id, a salt per purpose,
+always a `max_age`), and built here alone, for emails and pages alike."""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .clock import timed_serializer
@@ -60,10 +61,35 @@ def read_manage(token: str) -> tuple[int, int] | None:
     return None
 
 
-def external(endpoint: str, **values) -> str:
-    """Return an absolute link for an email, on the configured BASE_URL.
-
-    Works in requests and in the worker alike (no request needed).
-    """
+def _url(endpoint: str, external: bool, **values) -> str:
+    """Return the link to `endpoint`: absolute on the configured BASE_URL for an email (works
+    in the worker too, with no request), or the site-relative path for a page."""
+    if not external:
+        return url_for(endpoint, **values)
     path = current_app.url_map.bind("localhost").build(endpoint, values)
     return current_app.config["BASE_URL"] + path
+
+
+def rebook_url(intake_id: int, *, external: bool = True) -> str:
+    """Return the client's link to choose a time again (after a decline, cancel or expiry)."""
+    return _url("intakes.again", external, token=make(REBOOK, intake_id))
+
+
+def instead_url(appointment_id: int, *, external: bool = True) -> str:
+    """Return the client's link to choose another time in place of a held appointment."""
+    return _url("intakes.instead", external, token=make(INSTEAD, appointment_id))
+
+
+def manage_url(appointment, *, external: bool = True, **values) -> str:
+    """Return the client's link to their own appointment page, for its current version."""
+    return _url("manage.show", external, token=manage_token(appointment), **values)
+
+
+def proposal_url(proposal_id: int) -> str:
+    """Return the client's email link to accept a time the front desk offered."""
+    return _url("proposals.show", True, token=make(PROPOSAL, proposal_id))
+
+
+def staff_appointment_url(appointment_id: int) -> str:
+    """Return the absolute link to an appointment's staff page (sign-in needed, no token)."""
+    return _url("desk.appointment", True, appointment_id=appointment_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .intakes.choices import (
+from .choices import (
     CONCERNS_BY_KEY,
     COUPLES,
     IN_PERSON,

@@ -1,6 +1,7 @@
 """Imports every model so that migrations and the app see all tables."""
 
 from .appointments.models import Appointment, Proposal
+from .audit import AuditEvent
 from .health import WorkerJob
 from .intakes.models import Intake
 from .mail.models import OutboxMessage
@@ -10,7 +11,7 @@ from .scheduling.models import (
     TimeOff,
     WeeklyHours,
 )
-from .staff.models import AuditEvent, StaffSession, User
+from .staff.models import StaffSession, User
 from .therapists.models import Therapist
 
 __all__ = [

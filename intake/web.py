@@ -12,7 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import formatting, logs
 from .database import install_sqlite_locking
 from .extensions import csrf, db, limiter, mail, migrate
-from .intakes.forms import timezone_choices
+from .forms import timezone_choices
+from .htmx import is_htmx
 
 
 def init_app(app: Flask) -> None:
@@ -114,7 +115,7 @@ def _http_error(error: HTTPException):
     """
     if error.code is None or error.code < 400:
         return error
-    if request.headers.get("HX-Request"):
+    if is_htmx():
         body = render_template("errors/_message.html", error=error)
         return body, error.code, {"HX-Retarget": "#main", "HX-Reswap": "innerHTML"}
     return render_template("errors/error.html", error=error), error.code

@@ -17,7 +17,7 @@ from .appointments.services import expire_holds, send_reminders
 from .clock import now_utc
 from .extensions import db
 from .mail.delivery import deliver_due, worker_name
-from .scheduling.imports import sync_due
+from .scheduling.busy import sync_due
 
 log = logging.getLogger(__name__)
 

@@ -433,7 +433,7 @@ def book_directly(slug: str, **intake_changes):
     from intake.appointments.services import book
     from intake.clock import now_utc
     from intake.intakes.services import submit
-    from intake.scheduling.service import next_open_times
+    from intake.scheduling.services import next_open_times
     from intake.therapists.models import Therapist
 
     answers = {**GOOD_ANSWERS, **intake_changes}

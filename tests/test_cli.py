@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from intake.clock import now_utc
 from intake.extensions import db
-from intake.scheduling.service import open_times
+from intake.scheduling.services import open_times
 from intake.therapists.models import Therapist
 
 

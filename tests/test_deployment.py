@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from intake import config, create_app
+from intake.audit import AuditEvent
 from intake.extensions import db
-from intake.staff.models import AuditEvent
 
 PROXIED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
 DEPLOYMENT_KEYS = ("SESSION_COOKIE_SECURE", "PREFERRED_URL_SCHEME", "PROXY_FIX",
@@ -93,7 +93,7 @@ def test_without_proxy_fix_forwarded_headers_are_not_believed(deployed):
 
 def test_calendars_are_read_again_every_calendar_sync_minutes(settings, deployed, clock):
     from intake.demo import load_demo
-    from intake.scheduling.imports import sync_due
+    from intake.scheduling.busy import sync_due
     from intake.scheduling.models import ExternalCalendar
     from intake.therapists.models import Therapist
 

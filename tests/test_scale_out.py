@@ -35,7 +35,7 @@ from intake.appointments.models import ACTIVE_STATUSES, Appointment
 from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.models import QUEUED, SENT, OutboxMessage
-from intake.scheduling.service import open_times
+from intake.scheduling.services import open_times
 from intake.scheduling.slots import GRID
 from intake.therapists.models import Therapist
 from tests.conftest import GOOD_ANSWERS, ROOT, free_port, slot_links, wait_for_port

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -12,10 +11,12 @@ from .. import links
 from ..calendars.invites import build_calendar_file
 from ..clock import now_utc
 from ..extensions import db
+from ..forms import parse_start
+from ..htmx import is_htmx
+from ..scheduling.services import week_of_times
+from ..scheduling.weeks import monday_of
 from . import services
-from .forms import parse_start
 from .models import ACTIVE_STATUSES, Appointment
-from .views import week_of_times
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -80,14 +81,13 @@ def cancel(token: str):
     if not FlaskForm().validate_on_submit():
         return _page(token, appointment, message="Please try again."), 400
     try:
-        if not services.client_cancel(appointment.id, version):
+        if not services.cancel_or_ask_desk(appointment.id, version):
             return _page(token, appointment, requested="cancel")
     except services.BookingError as exc:
         return _page(token, appointment, message=exc.message), 409
     return render_template("manage/cancelled.html", appointment=appointment,
                            zone=appointment.client_timezone,
-                           rebook_url=url_for("intakes.again", token=links.make(
-                               links.REBOOK, appointment.intake_id)))
+                           rebook_url=links.rebook_url(appointment.intake_id, external=False))
 
 
 @bp.route("/<token>/reschedule", methods=["GET", "POST"])
@@ -112,13 +112,9 @@ def reschedule(token: str):
             moved = services.reschedule(appointment.id, version, starts_at)
         except services.BookingError as exc:
             return _page(token, appointment, message=exc.message), 409
-        return redirect(url_for("manage.show", token=links.manage_token(moved), moved=1), 303)
-    tz = ZoneInfo(zone)
-    try:
-        asked = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        asked = appointment.starts_at.astimezone(tz).date()
-    monday = asked - timedelta(days=asked.weekday())
+        return redirect(links.manage_url(moved, external=False, moved=1), 303)
+    monday = monday_of(request.args.get("week"),
+                       appointment.starts_at.astimezone(ZoneInfo(zone)).date())
     week = week_of_times(appointment.therapist, zone, monday, now,
                          ignore=appointment.id)
     context = {
@@ -126,6 +122,6 @@ def reschedule(token: str):
         "therapist": appointment.therapist, "form": FlaskForm(),
         "week_href": lambda d: url_for("manage.reschedule", token=token, week=d.isoformat()),
     }
-    if request.headers.get("HX-Request"):
+    if is_htmx():
         return render_template("manage/_week.html", **context)
     return render_template("manage/reschedule.html", **context)

@@ -32,10 +32,10 @@ def _offer_page(proposal: Proposal, form: FlaskForm, is_open: bool, message: str
     """Return the offer page: the offered time, and a way to pick a different one."""
     appointment = proposal.appointment
     # Choosing a different time replaces this request rather than adding a second one.
-    rebook = url_for("intakes.instead", token=links.make(links.INSTEAD, appointment.id))
     return render_template("appointments/offer.html", proposal=proposal, appointment=appointment,
                            zone=appointment.client_timezone, form=form, is_open=is_open,
-                           message=message, rebook_url=rebook)
+                           message=message,
+                           rebook_url=links.instead_url(appointment.id, external=False))
 
 
 @bp.post("/<token>")

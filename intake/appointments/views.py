@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -12,11 +12,14 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from ..clock import now_utc
 from ..extensions import db, limiter
 from ..formatting import zone_or
+from ..forms import parse_start
+from ..htmx import is_htmx
 from ..intakes.access import intake_or_404, support_instead
-from ..scheduling.service import is_open, next_open_times, open_times
-from ..therapists.models import Therapist
+from ..scheduling.services import is_open, next_open_times, week_of_times
+from ..scheduling.weeks import monday_of
+from ..therapists.access import therapist_or_404
 from . import services
-from .forms import BookingForm, parse_start
+from .forms import BookingForm
 from .models import Appointment
 
 bp = Blueprint("appointments", __name__, url_prefix="/intake/<reference>")
@@ -27,59 +30,22 @@ def _zone(intake) -> str:
     return zone_or(request.args.get("tz") or request.form.get("tz"), intake.timezone or "UTC")
 
 
-def _therapist_or_404(slug: str) -> Therapist:
-    """Return the therapist with this slug, or answer 404."""
-    return db.first_or_404(sa.select(Therapist).where(Therapist.slug == slug))
-
-
-def _week_start(value: str | None, zone: str, today: date) -> date:
-    """Return the Monday of the week asked for (`YYYY-MM-DD`), or of this week."""
-    try:
-        asked = date.fromisoformat(value) if value else today
-    except ValueError:
-        asked = today
-    return asked - timedelta(days=asked.weekday())
-
-
-def week_of_times(
-    therapist: Therapist, zone: str, monday: date, now: datetime, ignore: int | None = None
-) -> dict:
-    """Return one week of open times for display: days in `zone`, each with its slots."""
-    tz = ZoneInfo(zone)
-    start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
-    slots = open_times(therapist, start, end, now, ignore)
-    days = []
-    for offset in range(7):
-        d = monday + timedelta(days=offset)
-        days.append((d, [s for s in slots if s.starts_at.astimezone(tz).date() == d]))
-    today = now.astimezone(tz).date()
-    horizon = (now + timedelta(days=therapist.horizon_days)).astimezone(tz).date()
-    return {
-        "days": days,
-        "monday": monday,
-        "previous": monday - timedelta(days=7) if monday > today else None,
-        "next": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon else None,
-        "count": len(slots),
-    }
-
-
 @bp.get("/times/<slug>")
 def times(reference: str, slug: str):
     """Return a week of the therapist's open times in the client's zone (partial for htmx)."""
     intake = intake_or_404(reference)
     if (support := support_instead(intake)) is not None:
         return support
-    therapist = _therapist_or_404(slug)
+    therapist = therapist_or_404(slug)
     zone = _zone(intake)
     now = now_utc()
-    monday = _week_start(request.args.get("week"), zone, now.astimezone(ZoneInfo(zone)).date())
+    monday = monday_of(request.args.get("week"), now.astimezone(ZoneInfo(zone)).date())
     week = week_of_times(therapist, zone, monday, now)
     if week["count"] == 0 and not request.args.get("week"):
         soonest = next_open_times(therapist, now, 1)
         if soonest:
             first = soonest[0].starts_at.astimezone(ZoneInfo(zone)).date()
-            week = week_of_times(therapist, zone, first - timedelta(days=first.weekday()), now)
+            week = week_of_times(therapist, zone, monday_of(None, first), now)
     context = {
         "intake": intake, "therapist": therapist, "zone": zone, "week": week,
         "week_href": lambda d: url_for("appointments.times", reference=reference, slug=slug,
@@ -87,7 +53,7 @@ def times(reference: str, slug: str):
         "slot_href": lambda slot: url_for("appointments.review", reference=reference,
                                           slug=slug, start=slot.starts_at.isoformat(), tz=zone),
     }
-    if request.headers.get("HX-Request"):
+    if is_htmx():
         return render_template("appointments/_week.html", **context)
     return render_template("appointments/times.html", **context)
 
@@ -106,7 +72,7 @@ def review(reference: str, slug: str):
     intake = intake_or_404(reference)
     if (support := support_instead(intake)) is not None:
         return support
-    therapist = _therapist_or_404(slug)
+    therapist = therapist_or_404(slug)
     zone = _zone(intake)
     starts_at = parse_start(request.args.get("start"))
     if starts_at is None or not is_open(therapist, starts_at, now_utc()):
@@ -129,7 +95,7 @@ def _booking_limit() -> str:
 def book(reference: str, slug: str):
     """Book the reviewed time; on success 303 to the confirmation page."""
     intake = intake_or_404(reference)
-    therapist = _therapist_or_404(slug)
+    therapist = therapist_or_404(slug)
     zone = _zone(intake)
     form = BookingForm()
     starts_at = parse_start(form.start.data)

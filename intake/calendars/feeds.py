@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from flask import current_app
 from icalendar import Calendar, Event
 
+from .. import audit, links
 from ..appointments.models import ACTIVE_STATUSES, CONFIRMED, Appointment
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..extensions import db
-from ..staff import audit
 from ..staff.models import User
 from ..therapists.models import Therapist
 from .invites import PRODID
@@ -128,9 +128,8 @@ def feed_for(therapist: Therapist, now: datetime | None = None) -> tuple[bytes, 
         Appointment.therapist_id == therapist.id, Appointment.status.in_(ACTIVE_STATUSES),
         Appointment.starts_at >= now - BACK, Appointment.starts_at < now + AHEAD)
         .order_by(Appointment.starts_at)).all()
-    base = current_app.config["BASE_URL"]
     events = [FeedEvent(a.uid, a.sequence, a.starts_at, a.ends_at, a.intake.initials,
-                        a.status == CONFIRMED, f"{base}/staff/appointments/{a.id}", a.updated_at)
+                        a.status == CONFIRMED, links.staff_appointment_url(a.id), a.updated_at)
               for a in rows]
     changed = max([therapist.feed_rotated_at or therapist.created_at,
                    *[a.updated_at for a in rows],

@@ -5,8 +5,6 @@ person submits (or until the safety answer calls for help)."""
 from __future__ import annotations
 
 import re
-from functools import cache
-from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -14,17 +12,14 @@ from wtforms import (
     EmailField,
     HiddenField,
     RadioField,
-    SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from .choices import (
+from ..choices import (
     CONCERNS,
     FORMAT_CHOICES,
     KIND_CHOICES,
@@ -33,44 +28,18 @@ from .choices import (
     SAFETY_CHOICES,
     TIMES,
 )
+from ..forms import (
+    MultiCheckboxField,
+    no_control_characters,
+    options,
+    single_line,
+    strip,
+    timezone_choices,
+)
 
 STORY_MAX = 4000
 NAME_MAX = 120
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-LINE_BREAK = re.compile(r"[\r\n\u2028\u2029\x85]")
 PHONE = re.compile(r"^\+?[0-9 ().\-]{6,30}$")
-
-
-def options(pairs) -> list[SelectChoice]:
-    """Return (value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-@cache
-def timezone_choices() -> list[tuple[str, str]]:
-    """Return every IANA zone name as (value, label), sorted, for the time-zone picker."""
-    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-    return [("UTC", "UTC"), *[(z, z.replace("_", " ")) for z in zones]]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A set of checkboxes that submit a list."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-def no_control_characters(_form, field) -> None:
-    """Reject NUL and other control characters (tabs and line breaks in text areas pass)."""
-    if field.data and CONTROL.search(field.data):
-        raise ValidationError("Please remove the unusual invisible characters from this answer.")
-
-
-def single_line(_form, field) -> None:
-    """Reject line breaks and control characters in one-line answers such as names."""
-    text = field.data or ""
-    if LINE_BREAK.search(text) or CONTROL.search(text) or "\t" in text:
-        raise ValidationError("Please write this on one line, without special characters.")
 
 
 def _plain(message: str) -> str:
@@ -78,11 +47,6 @@ def _plain(message: str) -> str:
     if "valid choice" in message:
         return "Please choose one of the options shown."
     return message
-
-
-def strip(value):
-    """Return the value without surrounding whitespace (None stays None)."""
-    return value.strip() if isinstance(value, str) else value
 
 
 class IntakeForm(FlaskForm):

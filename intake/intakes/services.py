@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import current_app
 
+from .. import audit
+from ..choices import RISK_ANSWERS
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..mail.outbox import enqueue
-from .choices import RISK_ANSWERS
 from .models import Intake
 
 INTAKE_FIELDS = (
@@ -28,10 +29,10 @@ def signals_risk(answer: str | None) -> bool:
 def _notify_staff(session, intake: Intake, kind: str, template: str) -> None:
     """Queue a note to the practice's staff mailbox that says only that something arrived."""
     cfg = current_app.config
-    enqueue(session, kind, template, "Practice team", cfg["STAFF_EMAIL"],
+    enqueue(session, template, "Practice team", cfg["STAFF_EMAIL"],
             {"arrived_at": intake.created_at, "zone": cfg["PRACTICE_TIMEZONE"],
              "link": cfg["BASE_URL"] + "/"},
-            intake_id=intake.id)
+            kind=kind, intake_id=intake.id)
 
 
 def record_urgent(safety: str, timezone: str) -> Intake:
@@ -82,8 +83,6 @@ def request_contact(intake: Intake) -> None:
 
 def acknowledge(intake_id: int, user_id: int) -> Intake:
     """Record that a staff member has taken on an urgent intake or contact request."""
-    from ..staff import audit
-
     with unit_of_work() as session:
         intake = session.get(Intake, intake_id)
         if intake.acknowledged_at is None:
@@ -95,7 +94,5 @@ def acknowledge(intake_id: int, user_id: int) -> Intake:
 
 def record_view(intake_id: int, user_id: int) -> None:
     """Record in the audit trail that a staff member opened an intake's answers."""
-    from ..staff import audit
-
     with unit_of_work() as session:
         audit.record(session, "view_intake", user_id, "intake", intake_id)

@@ -15,11 +15,13 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import links
+from ..appointments.candidates import matches_for
 from ..appointments.models import HELD, Appointment
 from ..clock import now_utc, timed_serializer
 from ..extensions import db, limiter
 from ..formatting import zone_or
-from ..scheduling.service import next_open_times
+from ..htmx import is_htmx
+from ..scheduling.services import next_open_times
 from . import services
 from .access import intake_or_404, remember, support_instead
 from .forms import IntakeForm, UrgentContactForm
@@ -57,7 +59,7 @@ def _render_step(form: IntakeForm, step: int, status: int = 200, unsaved: bool =
     kept; crisis resources are shown with it when the safety answer signals risk.
     """
     form.step.data = str(step)
-    template = "intakes/_step.html" if request.headers.get("HX-Request") else "intakes/form.html"
+    template = "intakes/_step.html" if is_htmx() else "intakes/form.html"
     crisis = unsaved and services.signals_risk(form.safety.data)
     return render_template(template, form=form, step=step, steps=IntakeForm.STEPS,
                            unsaved=unsaved, crisis=crisis), status
@@ -122,7 +124,7 @@ def resume_after_unavailable():
 
 def _go(url: str):
     """Return a 303 to `url`; htmx is asked to load it as a full page."""
-    if request.headers.get("HX-Request"):
+    if is_htmx():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
         return response
@@ -145,8 +147,6 @@ def support(reference: str):
 @bp.get("/<reference>/match")
 def match(reference: str):
     """Return the best-fitting therapists with reasons and each one's next open times."""
-    from ..appointments.matching import matches_for
-
     intake = intake_or_404(reference)
     if (support := support_instead(intake)) is not None:
         return support

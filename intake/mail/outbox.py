@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .. import audit
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..extensions import db
-from ..staff import audit
 from .compose import compose
 from .models import FAILED, QUEUED, OutboxMessage
 
 
 def enqueue(
     session,
-    kind: str,
     template: str,
     to_name: str,
     to_email: str,
     context: dict,
     *,
+    kind: str | None = None,
     invite: bytes | None = None,
     method: str | None = None,
     appointment_id: int | None = None,
@@ -27,12 +27,16 @@ def enqueue(
 ) -> OutboxMessage:
     """Compose a message and add it to the session's outbox; return the (unflushed) row.
 
+    `template` names the email's templates (see `compose`); `kind` is what the outbox lists it
+    as, the template's name unless given. `appointment_id` or `intake_id` ties it to the record
+    whose staff page shows it.
+
     Nothing is sent here: the worker delivers after the surrounding transaction commits, so a
     rolled-back change sends nothing and a committed one cannot lose its email.
     """
     composed = compose(template, to_name, to_email, context, invite=invite, method=method)
     row = OutboxMessage(
-        kind=kind,
+        kind=kind or template,
         recipient=to_email,
         subject=composed.subject,
         message_id=composed.message_id,

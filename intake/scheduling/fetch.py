@@ -4,7 +4,7 @@ Fetching an address someone typed is a server-side request, so every fetch here 
 same way: http(s) only, no user-info or backslashes in the address, the address actually
 connected to checked (private and loopback refused unless CALENDAR_ALLOW_PRIVATE), every
 redirect checked again, a cap on the bytes read and a total deadline for the whole exchange,
-slow-drip servers included. Every failure becomes a FetchProblem in words a therapist
+slow-drip servers included. Every failure becomes a CalendarProblem in words a therapist
 understands; nothing else escapes.
 """
 
@@ -25,46 +25,47 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from ..clock import pause
+from ..errors import UserError
 
 NOT_IN_TIME = "The calendar server didn't answer in time."
 UNREACHABLE = "We couldn't reach the calendar server."
 PRIVATE = "That address points into a private network, which isn't allowed for calendars."
 
 
-class FetchProblem(Exception):
-    """Why an address could not be read, in words a therapist understands."""
+class CalendarProblem(UserError):
+    """Why a calendar address could not be read, in words a therapist understands; `status`
+    is the server's HTTP status when it answered with an error."""
 
     def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, "url")
         self.status = status
 
 
 def check_address(url: str, allow_private: bool) -> None:
-    """Raise FetchProblem unless `url` is a plain http(s) address whose host resolves (unless
+    """Raise CalendarProblem unless `url` is a plain http(s) address whose host resolves (unless
     allowed) only to public addresses."""
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https"):
-        raise FetchProblem("Only http:// or https:// addresses work here. (A webcal:// address "
+        raise CalendarProblem("Only http:// or https:// addresses work here. (A webcal:// address "
                            "works if you change webcal to https.)")
     if "\\" in url or any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise FetchProblem("That address has a backslash or a space in it. Copy it again from "
+        raise CalendarProblem("That address has a backslash or a space in it. Copy it again from "
                            "your calendar's settings.")
     if "@" in parts.netloc:
-        raise FetchProblem("That address has a name or password in it. Use the plain address, "
+        raise CalendarProblem("That address has a name or password in it. Use the plain address, "
                            "and for CalDAV put the username and password in their own boxes.")
     if not parts.hostname:
-        raise FetchProblem("That address has no host name.")
+        raise CalendarProblem("That address has no host name.")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, ValueError, UnicodeError):
-        raise FetchProblem("We couldn't find that address. Check the host name.") from None
+        raise CalendarProblem("We couldn't find that address. Check the host name.") from None
     if allow_private:
         return
     for info in infos:
         if not _public(info[4][0]):
-            raise FetchProblem(PRIVATE)
+            raise CalendarProblem(PRIVATE)
 
 
 def _public(address: str) -> bool:
@@ -131,7 +132,7 @@ def _connect(address: tuple[str, int], timeout=None, source_address=None, *,
     error: OSError | None = None
     for family, kind, proto, _, peer in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
         if not allow_private and not _public(peer[0]):
-            raise FetchProblem(PRIVATE)
+            raise CalendarProblem(PRIVATE)
         sock = socket.socket(family, kind, proto)
         deadline.watch(sock)
         try:
@@ -221,7 +222,7 @@ def fetch(url: str, *, allow_private: bool, timeout: float, max_bytes: int,
           data: bytes | None = None, auth: tuple[str, str] | None = None) -> Reply:
     """Return the server's reply to one request, within `timeout` seconds in all.
 
-    A 304 comes back with no body; other error statuses raise FetchProblem (with `.status`), as
+    A 304 comes back with no body; other error statuses raise CalendarProblem (with `.status`), as
     do a refused address, no answer in time, a broken answer, or a body over `max_bytes`.
     """
     check_address(url, allow_private)
@@ -242,21 +243,21 @@ def fetch(url: str, *, allow_private: bool, timeout: float, max_bytes: int,
                 body = _read_capped(answer, max_bytes, deadline)
                 return Reply(answer.status, body, answer.headers.get("ETag", ""),
                              answer.headers.get("Last-Modified", ""))
-        except FetchProblem:
+        except CalendarProblem:
             raise
         except urllib.error.HTTPError as exc:
             if exc.code == 304:
                 return Reply(304, None)
-            raise FetchProblem(f"The calendar server answered with an error ({exc.code}). "
+            raise CalendarProblem(f"The calendar server answered with an error ({exc.code}). "
                                "Check the address.", status=exc.code) from None
         except Exception as exc:  # noqa: BLE001  (sockets, TLS, http.client and urllib alike)
             if deadline.expired or _is_timeout(exc):
-                raise FetchProblem(NOT_IN_TIME) from None
+                raise CalendarProblem(NOT_IN_TIME) from None
             if isinstance(exc, ssl.SSLError | ssl.CertificateError) or isinstance(
                     getattr(exc, "reason", None), ssl.SSLError):
-                raise FetchProblem("The calendar server's security certificate isn't "
+                raise CalendarProblem("The calendar server's security certificate isn't "
                                    "valid.") from None
-            raise FetchProblem(UNREACHABLE) from None
+            raise CalendarProblem(UNREACHABLE) from None
 
 
 def _read_capped(answer, max_bytes: int, deadline: Deadline) -> bytes:
@@ -265,13 +266,13 @@ def _read_capped(answer, max_bytes: int, deadline: Deadline) -> bytes:
     while chunk := answer.read1(64 * 1024):
         size += len(chunk)
         if size > max_bytes:
-            raise FetchProblem(f"That calendar is larger than we accept "
+            raise CalendarProblem(f"That calendar is larger than we accept "
                                f"({max(max_bytes // (1024 * 1024), 1)} MB).")
         if deadline.expired:
-            raise FetchProblem(NOT_IN_TIME)
+            raise CalendarProblem(NOT_IN_TIME)
         chunks.append(chunk)
     if deadline.expired:
-        raise FetchProblem(NOT_IN_TIME)
+        raise CalendarProblem(NOT_IN_TIME)
     return b"".join(chunks)
 
 
@@ -280,3 +281,31 @@ def _is_timeout(exc: BaseException) -> bool:
     reason = getattr(exc, "reason", None)
     return isinstance(exc, TimeoutError | socket.timeout) or isinstance(
         reason, TimeoutError | socket.timeout)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What an ICS address returned: the body (None when unchanged) and its validators."""
+
+    body: bytes | None
+    etag: str
+    last_modified: str
+
+
+def fetch_ics(url: str, etag: str = "", last_modified: str = "", *, allow_private: bool,
+              timeout: float, max_bytes: int) -> Fetched:
+    """Return the calendar at `url`, asking only for changes since the last fetch.
+
+    Raises CalendarProblem for a refused address, an error answer, no answer in time, or a body
+    larger than `max_bytes`.
+    """
+    headers = {"Accept": "text/calendar, */*;q=0.5"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    reply = fetch(url, headers=headers, allow_private=allow_private, timeout=timeout,
+                  max_bytes=max_bytes)
+    if reply.status == 304:
+        return Fetched(None, etag, last_modified)
+    return Fetched(reply.body, reply.etag, reply.last_modified)

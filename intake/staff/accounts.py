@@ -11,10 +11,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
+from .. import audit
 from ..clock import now_utc
 from ..database import unit_of_work
+from ..errors import UserError
 from ..extensions import db
-from . import audit
 from .models import ROLES, THERAPIST, StaffSession, User
 
 PASSWORD_MIN = 12
@@ -23,13 +24,8 @@ _DUMMY_HASH = HASHER.hash("an unknown account still costs one verification")
 SEEN_EVERY = timedelta(seconds=60)  # how often a session's last-seen time is written
 
 
-class AccountError(ValueError):
-    """An account change that cannot be made; `field` names the form field at fault."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AccountError(UserError):
+    """An account change that cannot be made."""
 
 
 def normal_email(email: str) -> str:

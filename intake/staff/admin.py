@@ -12,12 +12,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from ..audit import ACTIONS, AuditEvent
 from ..extensions import db
-from ..intakes.forms import options
+from ..forms import options
 from . import accounts, queries
-from .audit import ACTIONS
 from .auth import role_required
-from .models import ADMIN, ROLES, AuditEvent, User
+from .models import ADMIN, ROLES, User
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
 PAGE = 100

@@ -20,9 +20,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from ..audit import client_address
 from ..extensions import limiter, login_manager
 from . import accounts
-from .audit import client_address
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 

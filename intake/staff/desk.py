@@ -19,17 +19,18 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
 from ..appointments import services as appointments
-from ..appointments.forms import parse_start
 from ..appointments.models import Appointment
+from ..choices import CONCERNS_BY_KEY, FORMATS, LANGUAGES, MODALITIES, TIMES
 from ..clock import now_utc
 from ..extensions import db
+from ..forms import parse_start
 from ..health import mail_health
+from ..htmx import is_htmx
 from ..intakes import services as intakes
-from ..intakes.choices import CONCERNS_BY_KEY, FORMATS, LANGUAGES, MODALITIES, TIMES
 from ..intakes.models import Intake
 from ..mail import outbox
 from ..mail.models import OutboxMessage
-from ..scheduling.service import next_open_times
+from ..scheduling.services import next_open_times
 from . import queries
 from .auth import role_required
 from .models import ADMIN, FRONT_DESK, THERAPIST
@@ -52,10 +53,6 @@ class ProposeForm(FlaskForm):
     start = HiddenField()
 
 
-def _htmx() -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
 @bp.get("/")
 @role_required(*EVERYONE)
 def home():
@@ -76,16 +73,16 @@ def home():
 
 
 def _appointment_or_404(appointment_id: int) -> Appointment:
+    """Return the appointment when the person signed in may see it; answer 404 otherwise."""
     appointment = db.get_or_404(Appointment, appointment_id)
     if not queries.can_see_appointment(current_user, appointment):
         abort(404)
     return appointment
 
 
-def _after_action(appointment_id: int, message: str, status: int = 200):
+def _after_action(appointment: Appointment, message: str, status: int = 200):
     """Return the queue row for htmx (the outcome in place), or 303 back for a plain form."""
-    if _htmx():
-        appointment = db.session.get(Appointment, appointment_id)
+    if is_htmx():
         return render_template("staff/_request_done.html", appointment=appointment,
                                message=message), status
     flash(message, "error" if status >= 400 else "info")
@@ -96,30 +93,31 @@ def _after_action(appointment_id: int, message: str, status: int = 200):
 @role_required(*DESK)
 def confirm(appointment_id: int):
     """Confirm a waiting request; both parties get the updated invite."""
-    _appointment_or_404(appointment_id)
+    appointment = _appointment_or_404(appointment_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        appointments.confirm(appointment_id, current_user.id)
+        appointment = appointments.confirm(appointment_id, current_user.id)
     except appointments.BookingError as exc:
-        return _after_action(appointment_id, exc.message, 409)
-    return _after_action(appointment_id, "Confirmed. Updated invites are on their way.")
+        return _after_action(appointment, exc.message, 409)
+    return _after_action(appointment, "Confirmed. Updated invites are on their way.")
 
 
 @bp.post("/appointments/<int:appointment_id>/decline")
 @role_required(*DESK)
 def decline(appointment_id: int):
     """Decline a waiting request with an optional kind note; the time is free again."""
-    _appointment_or_404(appointment_id)
+    appointment = _appointment_or_404(appointment_id)
     form = DeclineForm()
     if not form.validate_on_submit():
-        return _after_action(appointment_id, " ".join(form.message.errors) or
+        return _after_action(appointment, " ".join(form.message.errors) or
                              "Please try again.", 422)
     try:
-        appointments.decline(appointment_id, current_user.id, form.message.data or "")
+        appointment = appointments.decline(appointment_id, current_user.id,
+                                           form.message.data or "")
     except appointments.BookingError as exc:
-        return _after_action(appointment_id, exc.message, 409)
-    return _after_action(appointment_id, "Declined. The client has been told kindly and the "
+        return _after_action(appointment, exc.message, 409)
+    return _after_action(appointment, "Declined. The client has been told kindly and the "
                                          "time is free again.")
 
 
@@ -127,16 +125,16 @@ def decline(appointment_id: int):
 @role_required(*DESK)
 def propose(appointment_id: int):
     """Offer the client another open time."""
-    _appointment_or_404(appointment_id)
+    appointment = _appointment_or_404(appointment_id)
     form = ProposeForm()
     start = parse_start(form.start.data)
     if not form.validate_on_submit() or start is None:
-        return _after_action(appointment_id, "Choose one of the open times to offer.", 422)
+        return _after_action(appointment, "Choose one of the open times to offer.", 422)
     try:
         appointments.propose(appointment_id, start, current_user.id)
     except appointments.BookingError as exc:
-        return _after_action(appointment_id, exc.message, 409)
-    return _after_action(appointment_id, "Offered. The client can accept it from their email.")
+        return _after_action(appointment, exc.message, 409)
+    return _after_action(appointment, "Offered. The client can accept it from their email.")
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
@@ -163,7 +161,7 @@ def acknowledge(intake_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     intakes.acknowledge(intake_id, current_user.id)
-    if _htmx():
+    if is_htmx():
         return render_template("staff/_acknowledged.html")
     flash("Acknowledged.", "info")
     return redirect(url_for("desk.home"), 303)

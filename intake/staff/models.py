@@ -1,4 +1,4 @@
-"""Staff accounts, their server-side sessions, and the audit trail."""
+"""Staff accounts and their server-side sessions."""
 
 from __future__ import annotations
 
@@ -73,25 +73,5 @@ class StaffSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     address: Mapped[str] = mapped_column(sa.String(64), default="")
-
-    user = relationship("User")
-
-
-class AuditEvent(db.Model):
-    """Who did what to which record, when, and from where. Never any intake text or secret."""
-
-    __tablename__ = "audit_event"
-    __table_args__ = (sa.Index("ix_audit_event_at", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("staff_user.id"), nullable=True, index=True
-    )
-    action: Mapped[str] = mapped_column(sa.String(40), index=True)
-    record_type: Mapped[str] = mapped_column(sa.String(40), default="")
-    record_id: Mapped[int | None] = mapped_column(nullable=True)
-    address: Mapped[str] = mapped_column(sa.String(64), default="")
-    detail: Mapped[str] = mapped_column(sa.String(200), default="")
 
     user = relationship("User")

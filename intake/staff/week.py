@@ -10,8 +10,9 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
 from ..clock import now_utc
-from ..scheduling.service import hours_for
+from ..scheduling.services import hours_for
 from ..scheduling.slots import working_intervals
+from ..scheduling.weeks import monday_of, week_span
 from . import queries
 from .auth import role_required
 from .models import ADMIN, FRONT_DESK, THERAPIST
@@ -67,15 +68,6 @@ def layout(intervals, zone: str, monday: date) -> tuple[list[Block], int, int]:
     return blocks, first, last
 
 
-def _monday(value: str | None, today: date) -> date:
-    """Return the Monday of the week asked for, or of this week."""
-    try:
-        asked = date.fromisoformat(value) if value else today
-    except ValueError:
-        asked = today
-    return asked - timedelta(days=asked.weekday())
-
-
 @bp.get("")
 @role_required(ADMIN, FRONT_DESK, THERAPIST)
 def show():
@@ -91,9 +83,8 @@ def show():
         abort(404)
     zone = therapist.timezone if therapist else current_app.config["PRACTICE_TIMEZONE"]
     tz = ZoneInfo(zone)
-    monday = _monday(request.args.get("week"), now_utc().astimezone(tz).date())
-    start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
+    monday = monday_of(request.args.get("week"), now_utc().astimezone(tz).date())
+    start, end = week_span(monday, zone)
     shown = [therapist] if therapist else everyone
     appointments, time_off = queries.week_items([t.id for t in shown], start, end)
     context = dict(everyone=everyone, therapist=therapist, zone=zone, monday=monday,

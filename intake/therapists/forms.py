@@ -14,8 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..intakes.choices import CONCERNS, FORMATS, LANGUAGES, MODALITIES
-from ..intakes.forms import MultiCheckboxField, options, single_line
+from ..choices import CONCERNS, FORMATS, LANGUAGES, MODALITIES
+from ..forms import MultiCheckboxField, options, single_line
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 RANGES_PER_DAY = 3

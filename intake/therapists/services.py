@@ -7,13 +7,14 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from .. import audit
 from ..appointments.models import ACTIVE_STATUSES, Appointment
 from ..clock import now_utc
 from ..database import unit_of_work
+from ..errors import UserError
 from ..extensions import db
 from ..scheduling.models import TimeOff, WeeklyHours
 from ..scheduling.slots import HoursRange, within_hours
-from ..staff import audit
 from .models import Therapist
 
 PHOTO_MAX = 2 * 1024 * 1024
@@ -24,13 +25,8 @@ TEXT_FIELDS = ("name", "credentials", "pronouns", "bio")
 RULE_FIELDS = ("buffer_minutes", "min_notice_hours", "horizon_days", "consultation_minutes")
 
 
-class ChangeError(ValueError):
-    """A change that cannot be saved; `field` names the form field at fault."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ChangeError(UserError):
+    """A change to a therapist's profile, hours or time off that cannot be saved."""
 
 
 @dataclass
@@ -70,6 +66,14 @@ def update_profile(therapist_id: int, values: dict, photo: bytes | None, by_user
             therapist.photo, therapist.photo_type = None, ""
         audit.record(session, "edit_profile", by_user_id, "therapist", therapist_id)
     return therapist
+
+
+def set_invite_emails(therapist_id: int, wanted: bool, by_user_id: int | None) -> None:
+    """Turn the therapist's invite email for each appointment on or off (recorded)."""
+    with unit_of_work() as session:
+        session.get(Therapist, therapist_id).invite_emails = wanted
+        audit.record(session, "edit_invite_emails", by_user_id, "therapist", therapist_id,
+                     detail="on" if wanted else "off")
 
 
 def validate_ranges(ranges: list[tuple[int, time, time]]) -> None:

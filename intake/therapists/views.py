@@ -1,4 +1,5 @@
-"""Therapist pages for staff: the profile, weekly hours and rules, time off, the photo."""
+"""Therapist pages for staff: the profile, weekly hours and rules, time off, calendars; and
+the photo clients see."""
 
 from __future__ import annotations
 
@@ -6,25 +7,31 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
+from ..calendars import feeds
 from ..extensions import db
+from ..scheduling import busy
 from ..staff.auth import role_required
 from ..staff.models import ADMIN, THERAPIST
 from . import services
+from .access import editable_or_404, therapist_or_404
 from .forms import DAYS, RANGES_PER_DAY, HoursForm, ProfileForm, TimeOffForm
 from .models import Therapist
 
 bp = Blueprint("therapists", __name__)
-
-
-def _editable(slug: str) -> Therapist:
-    """Return the therapist if the current user may edit them (admins, or themselves)."""
-    therapist = db.first_or_404(sa.select(Therapist).where(Therapist.slug == slug))
-    if current_user.role == THERAPIST and current_user.therapist_id != therapist.id:
-        abort(404)
-    return therapist
 
 
 @bp.get("/staff/therapists")
@@ -40,7 +47,7 @@ def index():
 def edit(slug: str):
     """Return the profile form; save it when posted."""
     request.max_content_length = services.PHOTO_MAX + 512 * 1024  # room for the photo
-    therapist = _editable(slug)
+    therapist = editable_or_404(slug)
     form = ProfileForm(obj=therapist if request.method == "GET" else None)
     if form.validate_on_submit():
         upload = request.files.get("photo")
@@ -88,7 +95,7 @@ def _hours_form(therapist: Therapist) -> HoursForm:
 @role_required(ADMIN, THERAPIST)
 def hours(slug: str):
     """Return the weekly hours and rules; save them, warning first about stranded bookings."""
-    therapist = _editable(slug)
+    therapist = editable_or_404(slug)
     if request.method == "GET":
         return render_template("therapists/hours.html", therapist=therapist,
                                form=_hours_form(therapist), days=DAYS, per_day=RANGES_PER_DAY,
@@ -121,7 +128,7 @@ def hours(slug: str):
 
 
 def _local(value: datetime | None, zone: str) -> datetime | None:
-    """Return a wall-clock datetime from a form as aware UTC in `zone` terms."""
+    """Return a wall-clock datetime from a form as an aware datetime in `zone` (None stays None)."""
     return value.replace(tzinfo=ZoneInfo(zone)) if value else None
 
 
@@ -129,7 +136,7 @@ def _local(value: datetime | None, zone: str) -> datetime | None:
 @role_required(ADMIN, THERAPIST)
 def time_off(slug: str):
     """Return the time off list with a form to add more."""
-    therapist = _editable(slug)
+    therapist = editable_or_404(slug)
     form = TimeOffForm()
     stranded = []
     status = 200
@@ -159,9 +166,7 @@ def time_off(slug: str):
 @role_required(ADMIN, THERAPIST)
 def delete_time_off(slug: str, time_off_id: int):
     """Remove a period of time off."""
-    therapist = _editable(slug)
-    from flask_wtf import FlaskForm
-
+    therapist = editable_or_404(slug)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
@@ -173,11 +178,73 @@ def delete_time_off(slug: str, time_off_id: int):
     return redirect(url_for("therapists.time_off", slug=slug), 303)
 
 
+@bp.route("/staff/therapists/<slug>/calendar", methods=["GET", "POST"])
+@role_required(ADMIN, THERAPIST)
+def calendars(slug: str):
+    """Return the calendars page; rotate the feed, change invite emails, or connect, read and
+    remove the therapist's own calendars."""
+    therapist = editable_or_404(slug)
+    form = FlaskForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if request.form.get("action") == "rotate":
+            feeds.rotate(therapist.id, current_user.id)
+            flash("You have a new feed address. The old one no longer works: update your "
+                  "calendar app.", "info")
+        elif request.form.get("action") == "emails":
+            services.set_invite_emails(therapist.id, request.form.get("invite_emails") == "y",
+                                       current_user.id)
+            flash("Saved.", "info")
+        else:
+            problem = _calendar_action(therapist)
+            if problem is not None:
+                return _calendars_page(therapist, form, problem), 422
+        return redirect(url_for("therapists.calendars", slug=slug), 303)
+    return _calendars_page(therapist, form)
+
+
+def _calendar_action(therapist: Therapist) -> dict | None:
+    """Connect, read or remove one of the therapist's own calendars; return form errors."""
+    action = request.form.get("action")
+    try:
+        if action == "connect":
+            busy.connect(therapist.id, request.form.get("kind", ""),
+                         request.form.get("url", ""), request.form.get("username", ""),
+                         request.form.get("password", ""), current_user.id)
+            flash("Connected. We're reading it now; its busy times appear here in a minute.",
+                  "info")
+        elif action in ("sync", "disconnect"):
+            calendar_id = request.form.get("calendar_id", type=int)
+            if calendar_id not in {c.id for c in busy.calendars_of(therapist.id)}:
+                abort(404)
+            if action == "sync":
+                busy.request_read(therapist.id, calendar_id)
+                flash("We'll read it again in a moment.", "info")
+            else:
+                busy.disconnect(therapist.id, calendar_id, current_user.id)
+                flash("Removed, with the busy times read from it.", "info")
+    except busy.CalendarProblem as problem:
+        return {"url": problem.message, "kind": request.form.get("kind", ""),
+                "value": request.form.get("url", ""),
+                "username": request.form.get("username", "")}
+    return None
+
+
+def _calendars_page(therapist: Therapist, form: FlaskForm, problem: dict | None = None):
+    """Return the calendars page: the feed out, and the calendars read in."""
+    token = feeds.token_of(therapist)
+    url = current_app.config["BASE_URL"] + url_for("feeds.feed", token=token) if token else None
+    webcal = "webcal://" + url.split("://", 1)[1] if url else None
+    return render_template("therapists/calendar.html", therapist=therapist, form=form,
+                           feed_url=url, webcal_url=webcal, problem=problem or {},
+                           calendars=busy.calendars_of(therapist.id))
+
+
 @bp.get("/therapists/<slug>/photo")
 def photo(slug: str):
     """Return a therapist's photo (public: it is shown to clients on the match page)."""
-    therapist = db.first_or_404(sa.select(Therapist).where(Therapist.slug == slug)
-                                .options(sa.orm.undefer(Therapist.photo)))
+    therapist = therapist_or_404(slug, sa.orm.undefer(Therapist.photo))
     if not therapist.photo:
         abort(404)
     response = Response(therapist.photo, mimetype=therapist.photo_type)

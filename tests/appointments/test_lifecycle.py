@@ -10,12 +10,12 @@ import sqlalchemy as sa
 
 from intake.appointments import services
 from intake.appointments.models import Appointment, Proposal
+from intake.audit import AuditEvent
 from intake.clock import now_utc
 from intake.extensions import db
 from intake.intakes.services import submit
 from intake.mail.models import OutboxMessage, parse
-from intake.scheduling.service import is_open, next_open_times
-from intake.staff.models import AuditEvent
+from intake.scheduling.services import is_open, next_open_times
 from intake.therapists.models import Therapist
 from tests.conftest import GOOD_ANSWERS, book_directly
 
@@ -236,7 +236,7 @@ def test_a_client_reschedule_moves_the_same_event_and_renews_a_hold(app, demo, c
 def test_a_client_cancel_ends_it_for_both_and_offers_a_new_time(app, demo, clock):
     appointment, version = client_state(clock)
     before = snapshot(appointment.id)
-    assert services.client_cancel(appointment.id, version) is True
+    assert services.cancel_or_ask_desk(appointment.id, version) is True
     after = snapshot(appointment.id)
     a = db.session.get(Appointment, appointment.id)
     assert after["status"] == "cancelled" and a.ended_at == clock.now()
@@ -263,7 +263,7 @@ def test_inside_the_cancellation_window_a_client_change_is_a_request(app, demo, 
     with pytest.raises(services.StateError, match="^It's too close to the appointment"):
         services.reschedule(appointment.id, version, slot.starts_at)
     before = snapshot(appointment.id)
-    assert services.client_cancel(appointment.id, version) is False
+    assert services.cancel_or_ask_desk(appointment.id, version) is False
     a = db.session.get(Appointment, appointment.id)
     assert snapshot(appointment.id) == before  # still booked, nobody emailed yet
     assert (a.change_request, a.change_requested_at) == ("cancel", clock.now())
@@ -286,7 +286,7 @@ def test_links_of_ended_appointments_change_nothing(app, demo, clock):
         version = appointment.link_version
         before = snapshot(appointment.id)
         with pytest.raises(services.StateError, match="^This link is no longer valid"):
-            services.client_cancel(appointment.id, version)
+            services.cancel_or_ask_desk(appointment.id, version)
         with pytest.raises(services.StateError, match="^This link is no longer valid"):
             services.request_change(appointment.id, version, "cancel")
         assert snapshot(appointment.id) == before, state

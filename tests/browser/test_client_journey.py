@@ -219,7 +219,7 @@ def test_the_clients_own_appointment_pages_work_and_are_accessible(
 ):
     from intake import links
     from intake.appointments import services
-    from intake.scheduling.service import next_open_times
+    from intake.scheduling.services import next_open_times
     from tests.conftest import book_directly
 
     appointment = book_directly("maya-chen")

@@ -10,9 +10,9 @@ import vobject
 from icalendar import Calendar
 
 from intake.appointments import services
+from intake.audit import AuditEvent
 from intake.calendars import feeds
 from intake.extensions import db
-from intake.staff.models import AuditEvent
 from tests.conftest import book_directly
 from tests.staff.conftest import sign_in, token
 

@@ -125,7 +125,7 @@ def test_risk_stops_self_booking_shows_help_at_once_and_alerts_staff_minimally(c
     # Nor by posting the booking form straight to the server.
     from intake.appointments.models import Appointment
     from intake.clock import now_utc
-    from intake.scheduling.service import next_open_times
+    from intake.scheduling.services import next_open_times
     from intake.therapists.models import Therapist
 
     maya = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import vobject
 from icalendar import Calendar
 
-from intake.appointments import services
 from intake.appointments.models import Appointment
+from intake.appointments.services import booking
 from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
@@ -106,12 +106,12 @@ def test_a_confirmed_booking_is_confirmed_in_the_invite(app, client, demo, smtp)
 
 
 def test_a_rolled_back_booking_sends_nothing(app, client, demo, smtp, monkeypatch):
-    def fail_after_queueing(session, appointment):
-        original(session, appointment)
+    def fail_after_queueing(*args, **kwargs):
+        original(*args, **kwargs)
         raise RuntimeError("the disk filled up")
 
-    original = services._queue_invites
-    monkeypatch.setattr(services, "_queue_invites", fail_after_queueing)
+    original = booking.notify
+    monkeypatch.setattr(booking, "notify", fail_after_queueing)
     with pytest.raises(RuntimeError):
         book(client, "maya-chen")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0

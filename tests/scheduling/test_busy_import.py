@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from intake.extensions import db
-from intake.scheduling import imports
+from intake.scheduling import busy, fetch
 from intake.scheduling.models import BusyInterval, ExternalCalendar
-from intake.scheduling.service import open_times
+from intake.scheduling.services import open_times
 from intake.therapists.models import Therapist
 from intake.worker import run_pass
 from tests.conftest import free_port
@@ -168,8 +168,8 @@ def assert_open_times_avoid_exactly(therapist, busy):
 def test_an_ics_address_blocks_exactly_its_busy_times(app, demo, ics_server):
     base, _ = ics_server
     therapist = maya()
-    row = imports.connect(therapist.id, "ics", f"{base}/own.ics", "", "", None)
-    assert imports.sync(row.id, NOW)
+    row = busy.connect(therapist.id, "ics", f"{base}/own.ics", "", "", None)
+    assert busy.sync(row.id, NOW)
     assert stored_busy()[:4] == EXPECTED_UTC and len(stored_busy()) == 4
     assert_open_times_avoid_exactly(therapist, EXPECTED_UTC)
     # Only times are kept.
@@ -179,7 +179,7 @@ def test_an_ics_address_blocks_exactly_its_busy_times(app, demo, ics_server):
     # A second read asks only for changes (the server answers 304) and keeps the busy times.
     db.session.refresh(row)
     assert row.last_modified
-    assert imports.sync(row.id, NOW)
+    assert busy.sync(row.id, NOW)
     assert stored_busy() == EXPECTED_UTC
 
 
@@ -194,10 +194,10 @@ def test_a_caldav_calendar_blocks_exactly_its_busy_times(app, demo, radicale):
                                 f"BEGIN:VEVENT{body}END:VEVENT\r\nEND:VCALENDAR\r\n")
         url = str(calendar.url)
     therapist = maya()
-    row = imports.connect(therapist.id, "caldav", url, "maya", "app-password", None)
+    row = busy.connect(therapist.id, "caldav", url, "maya", "app-password", None)
     stored = db.session.get(ExternalCalendar, row.id)
     assert stored.secret and "app-password" not in stored.secret  # encrypted
-    assert imports.sync(row.id, NOW)
+    assert busy.sync(row.id, NOW)
     assert stored_busy() == EXPECTED_UTC
     assert_open_times_avoid_exactly(therapist, EXPECTED_UTC)
 
@@ -212,18 +212,18 @@ def test_a_caldav_calendar_blocks_exactly_its_busy_times(app, demo, radicale):
 )
 def test_addresses_that_are_not_http_are_refused_and_nothing_is_stored(app, demo, address,
                                                                        message):
-    with pytest.raises(imports.ImportProblem, match=message):
-        imports.connect(maya().id, "ics", address, "", "", None)
+    with pytest.raises(busy.CalendarProblem, match=message):
+        busy.connect(maya().id, "ics", address, "", "", None)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalCalendar)) == 0
 
 
 def test_private_addresses_are_refused_unless_allowed(app, demo, ics_server):
     base, _ = ics_server
     app.config["CALENDAR_ALLOW_PRIVATE"] = False
-    with pytest.raises(imports.ImportProblem, match="private network"):
-        imports.connect(maya().id, "ics", f"{base}/own.ics", "", "", None)
-    with pytest.raises(imports.ImportProblem, match="private network"):
-        imports.check_address("http://169.254.169.254/latest/meta-data", False)
+    with pytest.raises(busy.CalendarProblem, match="private network"):
+        busy.connect(maya().id, "ics", f"{base}/own.ics", "", "", None)
+    with pytest.raises(busy.CalendarProblem, match="private network"):
+        busy.check_address("http://169.254.169.254/latest/meta-data", False)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalCalendar)) == 0
 
 
@@ -241,8 +241,8 @@ def test_broken_calendars_get_a_clear_status_and_the_worker_keeps_going(
 ):
     base, _ = ics_server
     therapist = maya()
-    broken = imports.connect(therapist.id, "ics", base + path, "", "", None)
-    good = imports.connect(therapist.id, "ics", f"{base}/own.ics", "", "", None)
+    broken = busy.connect(therapist.id, "ics", base + path, "", "", None)
+    good = busy.connect(therapist.id, "ics", f"{base}/own.ics", "", "", None)
     assert broken.last_attempt_at is None and good.last_attempt_at is None  # read by the worker
     report = run_pass()
     assert "calendars: 1 read, 1 failed" in report
@@ -300,9 +300,9 @@ def test_a_name_that_turns_private_after_the_check_is_still_refused(app, ics_ser
     base, _ = ics_server
     port = int(base.rsplit(":", 1)[1])
     rebind("calendar.example", port, monkeypatch)
-    with pytest.raises(imports.ImportProblem, match="private network"):
-        imports.fetch_ics(f"http://calendar.example:{port}/own.ics", allow_private=False,
-                          timeout=2, max_bytes=1024 * 1024)
+    with pytest.raises(busy.CalendarProblem, match="private network"):
+        fetch.fetch_ics(f"http://calendar.example:{port}/own.ics", allow_private=False,
+                        timeout=2, max_bytes=1024 * 1024)
 
 
 def test_an_event_repeating_every_second_is_refused_quickly():
@@ -312,9 +312,9 @@ def test_an_event_repeating_every_second_is_refused_quickly():
             "DTSTAMP:20270201T000000Z\r\nDTSTART:20270301T000000Z\r\n"
             "DTEND:20270301T000001Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
     started = clock.monotonic()
-    with pytest.raises(imports.ImportProblem, match="far more events"):
-        imports.busy_from_ics(body.encode(), NOW, NOW + imports.AHEAD, "America/New_York")
+    with pytest.raises(busy.CalendarProblem, match="far more events"):
+        busy.busy_from_ics(body.encode(), NOW, NOW + busy.AHEAD, "America/New_York")
     assert clock.monotonic() - started < 20
     # A calendar's ordinary repeating events are all read.
-    assert imports.busy_from_ics(CALENDAR.encode(), NOW, NOW + imports.AHEAD,
+    assert busy.busy_from_ics(CALENDAR.encode(), NOW, NOW + busy.AHEAD,
                                  "America/New_York") == EXPECTED_UTC

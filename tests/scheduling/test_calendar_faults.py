@@ -28,8 +28,8 @@ from intake.appointments.models import CONFIRMED, EXPIRED, HELD, Appointment
 from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.models import SENT, OutboxMessage
+from intake.scheduling import busy
 from intake.scheduling import fetch as guarded
-from intake.scheduling import imports
 from intake.scheduling.models import ExternalCalendar
 from intake.worker import run_pass
 from tests.conftest import book_directly
@@ -319,7 +319,7 @@ def test_bad_calendars_leave_mail_holds_and_reminders_flowing_in_the_same_pass(
         assert row.last_attempt_at is not None and row.last_synced_at is None
         assert row.last_error.startswith(expected[row.url]), row.last_error
         assert "Traceback" not in row.last_error and "Error" not in row.last_error
-        assert row.last_error != imports.UNEXPECTED
+        assert row.last_error != busy.UNEXPECTED
     assert len(garbage.heads) == (1 if allow_private else 0)  # refused before connecting
 
     page = client.get(PAGE)
@@ -338,7 +338,7 @@ def test_a_crashing_job_is_reported_and_the_others_still_run(app, client, demo, 
                                                       microsecond=0)
     base, _ = http_server(lambda seen, base: (200, {"Content-Type": "text/calendar"},
                                               one_event_calendar(busy_at)))
-    calendar_id = imports.connect(maya().id, "ics", f"{base}/own.ics", "", "", None).id
+    calendar_id = busy.connect(maya().id, "ics", f"{base}/own.ics", "", "", None).id
     held_id, confirmed_id = practice_has_work(app)
 
     def broken(*args, **kwargs):
@@ -390,9 +390,9 @@ def test_a_server_that_drips_bytes_is_cut_off_at_the_total_deadline(app, demo, r
     app.config["CALENDAR_TIMEOUT"] = 1
     assert len(payload) * 0.2 > 10  # the drip alone would last well past the deadline
     server = raw_server(drip(payload))
-    row = imports.connect(maya().id, kind, f"{server.url}/cal/", "", "", None)
+    row = busy.connect(maya().id, kind, f"{server.url}/cal/", "", "", None)
     started = time.monotonic()
-    assert imports.sync(row.id) is False
+    assert busy.sync(row.id) is False
     elapsed = time.monotonic() - started
     assert elapsed < 3, elapsed
     (calendar,) = calendars()
@@ -409,7 +409,7 @@ def test_calendars_that_never_answer_take_only_the_pass_budget_and_wait_their_tu
     app.config.update(CALENDAR_PASS_SECONDS=1, CALENDAR_TIMEOUT=1, CALENDAR_SYNC_MINUTES=0)
     server = raw_server(never_answer)
     for name in ("a", "b", "c"):
-        imports.connect(maya().id, "ics", f"{server.url}/{name}.ics", "", "", None)
+        busy.connect(maya().id, "ics", f"{server.url}/{name}.ics", "", "", None)
     book_directly("maya-chen", email="booked@client.example")
 
     started = time.monotonic()
@@ -452,13 +452,13 @@ def test_a_caldav_answer_over_the_byte_cap_is_refused(app, demo, radicale):  # n
             calendar.save_event(one_event_calendar(soon + timedelta(days=day))
                                 .decode().replace("busy@", f"busy-{day}@"))
         url = str(calendar.url)
-    row = imports.connect(maya().id, "caldav", url, "maya", "app-password", None)
-    assert imports.sync(row.id)  # under the usual cap it reads fine
+    row = busy.connect(maya().id, "caldav", url, "maya", "app-password", None)
+    assert busy.sync(row.id)  # under the usual cap it reads fine
     assert calendars()[0].busy_count == 15
 
     app.config["CALENDAR_MAX_BYTES"] = 2000
-    imports.request_read(maya().id, row.id)
-    assert imports.sync(row.id) is False
+    busy.request_read(maya().id, row.id)
+    assert busy.sync(row.id) is False
     (stored,) = calendars()
     assert stored.last_error.startswith(TOO_LARGE), stored.last_error
 
@@ -475,8 +475,8 @@ def test_a_caldav_redirect_into_a_private_network_is_refused(app, demo, http_ser
                         lambda address: address == "127.0.0.1" or real_public(address))
     app.config["CALENDAR_ALLOW_PRIVATE"] = False
     base, seen = http_server(lambda request, base: (code, {"Location": target}, b""))
-    row = imports.connect(maya().id, "caldav", f"{base}/cal/", "maya", "pw", None)
-    assert imports.sync(row.id) is False
+    row = busy.connect(maya().id, "caldav", f"{base}/cal/", "maya", "pw", None)
+    assert busy.sync(row.id) is False
     (calendar,) = calendars()
     assert calendar.last_error.startswith(PRIVATE), calendar.last_error
     assert [(s.method, s.path) for s in seen] == [("REPORT", "/cal/")]
@@ -488,8 +488,8 @@ def test_a_caldav_name_that_turns_private_after_the_check_is_still_refused(http_
     port = int(base.rsplit(":", 1)[1])
     rebind("calendar.example", port, monkeypatch)
     now = now_utc()
-    with pytest.raises(imports.ImportProblem, match="private network"):
-        imports.busy_from_caldav(f"http://calendar.example:{port}/cal/", "maya", "pw",
+    with pytest.raises(busy.CalendarProblem, match="private network"):
+        busy.busy_from_caldav(f"http://calendar.example:{port}/cal/", "maya", "pw",
                                  now, now + timedelta(days=30), "America/New_York",
                                  allow_private=False, timeout=2, max_bytes=1024 * 1024)
     assert seen == []
@@ -514,7 +514,7 @@ def test_a_caldav_redirect_keeps_the_password_only_for_the_same_origin(http_serv
     now = now_utc()
 
     def read(url):
-        return imports.busy_from_caldav(url, "maya", "s3cret", now, now + timedelta(days=30),
+        return busy.busy_from_caldav(url, "maya", "s3cret", now, now + timedelta(days=30),
                                         "America/New_York", allow_private=True, timeout=2,
                                         max_bytes=1024 * 1024)
 
@@ -547,10 +547,10 @@ def test_a_redirect_with_a_huge_body_stays_under_the_byte_cap(app, demo, http_se
         return 200, {"Content-Type": "text/calendar"}, small
 
     base, seen = http_server(respond)
-    row = imports.connect(maya().id, "ics", f"{base}/start.ics", "", "", None)
+    row = busy.connect(maya().id, "ics", f"{base}/start.ics", "", "", None)
     tracemalloc.start()
     try:
-        imports.sync(row.id)
+        busy.sync(row.id)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

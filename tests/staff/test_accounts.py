@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from intake.audit import AuditEvent
 from intake.extensions import db
 from intake.staff import accounts
-from intake.staff.models import AuditEvent, StaffSession, User
+from intake.staff.models import StaffSession, User
 from tests.staff.conftest import PASSWORD, sign_in, token
 
 

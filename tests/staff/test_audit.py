@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from intake.appointments import services
+from intake.audit import AuditEvent
 from intake.extensions import db
-from intake.scheduling.service import next_open_times
-from intake.staff.models import AuditEvent
+from intake.scheduling.services import next_open_times
 from intake.therapists.services import add_time_off, update_profile
 from tests.conftest import book_directly
 from tests.staff.conftest import sign_in, token

@@ -8,11 +8,11 @@ import vobject
 from icalendar import Calendar
 
 from intake.appointments.models import Appointment, Proposal
+from intake.audit import AuditEvent
 from intake.extensions import db
 from intake.intakes.models import Intake
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
-from intake.staff.models import AuditEvent
 from intake.worker import run_pass
 from tests.conftest import GOOD_ANSWERS, book_first_time, post_step
 from tests.staff.conftest import sign_in, token

@@ -65,7 +65,7 @@ def world(app, client, demo, make_user):
         OutboxMessage.appointment_id == own.id))
     db.session.execute(sa.update(OutboxMessage).values(status="failed"))
     db.session.commit()
-    from intake.scheduling.service import next_open_times
+    from intake.scheduling.services import next_open_times
 
     slot = next_open_times(own.therapist, own.created_at, 1)[0].starts_at.isoformat()
     values = {"own": own.id, "other": other.id, "own_intake": own.intake_id,

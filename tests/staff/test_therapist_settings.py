@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from intake.audit import AuditEvent
 from intake.clock import now_utc
 from intake.extensions import db
 from intake.scheduling.models import TimeOff, WeeklyHours
-from intake.scheduling.service import open_times
-from intake.staff.models import AuditEvent
+from intake.scheduling.services import open_times
 from intake.therapists.models import Therapist
 from tests.conftest import book_first_time
 from tests.staff.conftest import sign_in, token

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -11,6 +12,7 @@ from ..extensions import db
 from ..therapists.models import Therapist
 from .models import BusyInterval, TimeOff
 from .slots import HoursRange, Rules, Slot, open_slots
+from .weeks import week_span
 
 # The longest appointment or time off that can reach into a window from before it starts.
 LOOKBACK = timedelta(days=1)
@@ -95,3 +97,25 @@ def is_open(
     """Return True when `starts_at` is one of the therapist's open times right now."""
     slots = open_times(therapist, starts_at, starts_at + timedelta(minutes=1), now, ignore)
     return any(s.starts_at == starts_at for s in slots)
+
+
+def week_of_times(
+    therapist: Therapist, zone: str, monday: date, now: datetime, ignore: int | None = None
+) -> dict:
+    """Return one week of open times for display: days in `zone`, each with its slots."""
+    tz = ZoneInfo(zone)
+    start, end = week_span(monday, zone)
+    slots = open_times(therapist, start, end, now, ignore)
+    days = []
+    for offset in range(7):
+        d = monday + timedelta(days=offset)
+        days.append((d, [s for s in slots if s.starts_at.astimezone(tz).date() == d]))
+    today = now.astimezone(tz).date()
+    horizon = (now + timedelta(days=therapist.horizon_days)).astimezone(tz).date()
+    return {
+        "days": days,
+        "monday": monday,
+        "previous": monday - timedelta(days=7) if monday > today else None,
+        "next": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon else None,
+        "count": len(slots),
+    }

@@ -10,7 +10,7 @@ from ..clock import now_utc
 from ..extensions import db
 from ..intakes.models import Intake
 from ..matching import Candidate, Match, Wish, rank
-from ..scheduling.service import hours_for
+from ..scheduling.services import hours_for
 from ..therapists.models import Therapist
 from .models import ACTIVE_STATUSES, Appointment
 

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import logging
 import xml.etree.ElementTree as ET  # noqa: N817
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 from zoneinfo import ZoneInfo
@@ -23,12 +22,12 @@ from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from icalendar import Calendar
 
+from .. import audit
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..extensions import db
-from ..staff import audit
 from ..therapists.models import Therapist
-from .fetch import FetchProblem, check_address, fetch
+from .fetch import CalendarProblem, check_address, fetch, fetch_ics
 from .models import BusyInterval, ExternalCalendar
 
 log = logging.getLogger(__name__)
@@ -37,37 +36,6 @@ ICS = "ics"
 CALDAV = "caldav"
 AHEAD = timedelta(days=400)
 BEHIND = timedelta(days=1)
-
-
-ImportProblem = FetchProblem  # one kind of problem for the therapist, wherever it arose
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What an ICS address returned: the body (None when unchanged) and its validators."""
-
-    body: bytes | None
-    etag: str
-    last_modified: str
-
-
-def fetch_ics(url: str, etag: str = "", last_modified: str = "", *, allow_private: bool,
-              timeout: float, max_bytes: int) -> Fetched:
-    """Return the calendar at `url`, asking only for changes since the last fetch.
-
-    Raises ImportProblem for a refused address, an error answer, no answer in time, or a body
-    larger than `max_bytes`.
-    """
-    headers = {"Accept": "text/calendar, */*;q=0.5"}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
-    reply = fetch(url, headers=headers, allow_private=allow_private, timeout=timeout,
-                  max_bytes=max_bytes)
-    if reply.status == 304:
-        return Fetched(None, etag, last_modified)
-    return Fetched(reply.body, reply.etag, reply.last_modified)
 
 
 # ---------------------------------------------------------------- reading busy times
@@ -100,10 +68,10 @@ def busy_from_ics(body: bytes, start: datetime, end: datetime,
         # expanding for minutes.
         occurrences = recurring_ical_events.of(calendar).after(start)
         busy = _busy_times(occurrences, end, ZoneInfo(zone))
-    except ImportProblem:
+    except CalendarProblem:
         raise
     except Exception:  # noqa: BLE001  (any parser failure means the same to the therapist)
-        raise ImportProblem("That address didn't return a calendar we can read.") from None
+        raise CalendarProblem("That address didn't return a calendar we can read.") from None
     return sorted(busy)
 
 
@@ -112,11 +80,11 @@ MAX_OCCURRENCES = 20_000  # about 50 events a day for the 400 days read
 
 def _busy_times(occurrences, end: datetime, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
     """Return the busy intervals among occurrences (earliest first) that start before `end`;
-    raise ImportProblem past MAX_OCCURRENCES."""
+    raise CalendarProblem past MAX_OCCURRENCES."""
     busy = []
     for count, event in enumerate(occurrences):
         if count >= MAX_OCCURRENCES:
-            raise ImportProblem("That calendar has far more events than we can read (perhaps "
+            raise CalendarProblem("That calendar has far more events than we can read (perhaps "
                                 "an event that repeats every minute). Check its repeating "
                                 "events.")
         if event.name != "VEVENT":
@@ -165,11 +133,11 @@ def busy_from_caldav(url: str, username: str, password: str, start: datetime, en
                       headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
                       auth=(username, password) if username or password else None,
                       allow_private=allow_private, timeout=timeout, max_bytes=max_bytes)
-    except FetchProblem as problem:
+    except CalendarProblem as problem:
         if problem.status == 401:
-            raise ImportProblem("The calendar refused the username or password.") from None
+            raise CalendarProblem("The calendar refused the username or password.") from None
         if problem.status == 404:
-            raise ImportProblem("There is no calendar at that address.") from None
+            raise CalendarProblem("There is no calendar at that address.") from None
         raise
     busy = []
     for body in _calendar_data(reply.body or b""):
@@ -180,11 +148,11 @@ def busy_from_caldav(url: str, username: str, password: str, start: datetime, en
 def _calendar_data(multistatus: bytes) -> list[bytes]:
     """Return the calendar-data of each item in a CalDAV multistatus answer."""
     if b"<!DOCTYPE" in multistatus or b"<!ENTITY" in multistatus:
-        raise ImportProblem("That address didn't return a calendar we can read.")
+        raise CalendarProblem("That address didn't return a calendar we can read.")
     try:
         root = ET.fromstring(multistatus)  # noqa: S314  (no DTDs, checked above)
     except ET.ParseError:
-        raise ImportProblem("That address didn't return a calendar we can read.") from None
+        raise CalendarProblem("That address didn't return a calendar we can read.") from None
     return [(node.text or "").encode() for node in root.iter(CALENDAR_DATA)
             if (node.text or "").strip()]
 
@@ -216,9 +184,9 @@ def connect(therapist_id: int, kind: str, url: str, username: str, password: str
     if url.startswith("webcal://"):
         url = "https://" + url[len("webcal://"):]
     if kind not in (ICS, CALDAV):
-        raise ImportProblem("Choose an ICS address or a CalDAV calendar.")
+        raise CalendarProblem("Choose an ICS address or a CalDAV calendar.")
     if len(url) > 2000:
-        raise ImportProblem("That address is too long.")
+        raise CalendarProblem("That address is too long.")
     check_address(url, current_app.config["CALENDAR_ALLOW_PRIVATE"])
     with unit_of_work() as session:
         row = ExternalCalendar(therapist_id=therapist_id, kind=kind, url=url,
@@ -237,7 +205,7 @@ def request_read(therapist_id: int, calendar_id: int) -> None:
     with unit_of_work() as session:
         row = session.get(ExternalCalendar, calendar_id)
         if row is None or row.therapist_id != therapist_id:
-            raise ImportProblem("That calendar is no longer connected.")
+            raise CalendarProblem("That calendar is no longer connected.")
         row.last_attempt_at = None
 
 
@@ -246,7 +214,7 @@ def disconnect(therapist_id: int, calendar_id: int, by_user_id: int | None) -> N
     with unit_of_work() as session:
         row = session.get(ExternalCalendar, calendar_id)
         if row is None or row.therapist_id != therapist_id:
-            raise ImportProblem("That calendar is no longer connected.")
+            raise CalendarProblem("That calendar is no longer connected.")
         session.execute(sa.delete(BusyInterval).where(BusyInterval.calendar_id == calendar_id))
         session.delete(row)
         audit.record(session, "edit_calendars", by_user_id, "therapist", therapist_id,
@@ -266,7 +234,7 @@ def sync(calendar_id: int, now: datetime | None = None) -> bool:
     now = now or now_utc()
     try:
         outcome = _read(calendar_id, now)
-    except ImportProblem as problem:
+    except CalendarProblem as problem:
         message = problem.message
     except Exception:
         log.exception("reading calendar %s failed unexpectedly", calendar_id)
@@ -287,7 +255,7 @@ def sync(calendar_id: int, now: datetime | None = None) -> bool:
 
 def _read(calendar_id: int, now: datetime):
     """Return (busy or None when unchanged, etag, last_modified) for one calendar, or None
-    when it no longer exists; raise ImportProblem when it cannot be read."""
+    when it no longer exists; raise CalendarProblem when it cannot be read."""
     row = db.session.get(ExternalCalendar, calendar_id)
     if row is None:
         return None
@@ -303,7 +271,7 @@ def _read(calendar_id: int, now: datetime):
     try:
         password = _box().decrypt(secret.encode()).decode() if secret else ""
     except InvalidToken:
-        raise ImportProblem("Please connect this calendar again with its password.") from None
+        raise CalendarProblem("Please connect this calendar again with its password.") from None
     return busy_from_caldav(url, username, password, start, end, zone, **_settings()), "", ""
 
 

@@ -1,10 +1,19 @@
-"""Writing the audit trail, inside the caller's unit of work."""
+"""The practice's audit trail: who did what to which record, when and from where.
+
+Every feature writes to it inside its own unit of work; only admins read it.
+"""
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from datetime import datetime
 
-from .models import AuditEvent
+import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .clock import now_utc
+from .database import UTCDateTime
+from .extensions import db
 
 ACTIONS = {
     "login": "Signed in",
@@ -19,6 +28,7 @@ ACTIONS = {
     "reschedule": "Rescheduled appointment",
     "rotate_feed": "Rotated calendar feed address",
     "edit_calendars": "Changed connected calendars",
+    "edit_invite_emails": "Changed invite emails",
     "retry_email": "Retried email",
     "edit_hours": "Edited hours",
     "edit_time_off": "Edited time off",
@@ -29,6 +39,26 @@ ACTIONS = {
     "account_disable": "Disabled account",
     "account_enable": "Enabled account",
 }
+
+
+class AuditEvent(db.Model):
+    """Who did what to which record, when, and from where. Never any intake text or secret."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_user.id"), nullable=True, index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(40), index=True)
+    record_type: Mapped[str] = mapped_column(sa.String(40), default="")
+    record_id: Mapped[int | None] = mapped_column(nullable=True)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
+    detail: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user = relationship("User")
 
 
 def client_address() -> str:

@@ -1,0 +1,136 @@
+"""Booking: holding an open time for an intake, confirmed at once or held for the front desk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from ...calendars.invites import REQUEST
+from ...choices import IN_PERSON, TELEHEALTH
+from ...clock import now_utc
+from ...database import unit_of_work
+from ...extensions import db
+from ...intakes.models import Intake
+from ...matching import passes_filters
+from ...scheduling.services import is_open
+from ...therapists.models import Therapist
+from ..candidates import candidate_for, wish_for
+from ..models import ACTIVE_STATUSES, CANCELLED, CONFIRMED, HELD, Appointment
+from .lifecycle import (
+    CALL_US,
+    NOT_OFFERED,
+    NOT_OPEN,
+    TAKEN,
+    NotAFit,
+    TimeNotOpen,
+    TimeTaken,
+    end,
+    locked,
+    notify,
+)
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A booking's outcome: the appointment and whether this call made it."""
+
+    appointment: Appointment
+    created: bool
+
+
+def meeting_format(intake: Intake, therapist: Therapist) -> str:
+    """Return how they will meet: the client's choice, or what the therapist offers."""
+    if intake.format in (TELEHEALTH, IN_PERSON):
+        return intake.format
+    return TELEHEALTH if TELEHEALTH in therapist.formats else IN_PERSON
+
+
+def book(
+    intake: Intake, therapist: Therapist, starts_at: datetime, key: str,
+    now: datetime | None = None, replaces: int | None = None,
+) -> Booked:
+    """Hold `starts_at` with `therapist` for the intake and queue both invites; return it.
+
+    With `replaces` (a held appointment of the same intake whose time the client turned down),
+    that one is withdrawn in the same transaction. The same idempotency `key` always returns the
+    first booking made with it. Raises NotAFit, TimeNotOpen or TimeTaken (a race lost to another
+    booking) without changing anything.
+    """
+    now = now or now_utc()
+    existing = _by_key(key)
+    if existing is not None:
+        return Booked(existing, False)
+    if intake.urgent:
+        raise NotAFit(CALL_US)
+    if not passes_filters(candidate_for(therapist), wish_for(intake)):
+        raise NotAFit(NOT_OFFERED.format(name=therapist.name))
+    try:
+        with unit_of_work() as session:
+            # On SQLite this transaction holds the write lock, so the check below cannot race.
+            if not is_open(therapist, starts_at, now):
+                raise (TimeTaken(TAKEN) if _overlapping(therapist, starts_at)
+                       else TimeNotOpen(NOT_OPEN))
+            appointment = _hold(session, intake, therapist, starts_at, key, now)
+            session.flush()
+            notify(session, appointment, REQUEST, "booking_client", "booking_therapist")
+            if replaces:
+                _withdraw_replaced(session, replaces, intake.id, now)
+    except IntegrityError:
+        existing = _by_key(key)
+        if existing is not None:
+            return Booked(existing, False)
+        raise TimeTaken(TAKEN) from None
+    return Booked(appointment, True)
+
+
+def _by_key(key: str) -> Appointment | None:
+    """Return the appointment made with an idempotency key, if any."""
+    return db.session.scalar(sa.select(Appointment).where(Appointment.idempotency_key == key))
+
+
+def _overlapping(therapist: Therapist, starts_at: datetime) -> bool:
+    """Return True when an active appointment of the therapist overlaps a time from `starts_at`."""
+    ends_at = starts_at + timedelta(minutes=therapist.consultation_minutes)
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Appointment).where(
+            Appointment.therapist_id == therapist.id,
+            Appointment.starts_at < ends_at,
+            Appointment.starts_at >= starts_at - timedelta(days=1),
+            Appointment.ends_at > starts_at,
+            Appointment.status.in_(ACTIVE_STATUSES),
+        )
+    ) > 0
+
+
+def _hold(session, intake, therapist, starts_at, key, now) -> Appointment:
+    """Add and return the appointment: confirmed at once or held for the front desk, as the
+    therapist chose."""
+    auto = therapist.auto_confirm
+    appointment = Appointment(
+        therapist=therapist,
+        intake=intake,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=therapist.consultation_minutes),
+        status=CONFIRMED if auto else HELD,
+        confirmed_at=now if auto else None,
+        hold_expires_at=None if auto else now + timedelta(hours=current_app.config["HOLD_HOURS"]),
+        format=meeting_format(intake, therapist),
+        client_timezone=intake.timezone or therapist.timezone,
+        idempotency_key=key,
+        created_at=now,
+    )
+    session.add(appointment)
+    return appointment
+
+
+def _withdraw_replaced(session, appointment_id: int, intake_id: int, now: datetime) -> None:
+    """Cancel the held appointment a client replaced with a new booking (CANCEL to both)."""
+    old = locked(session, appointment_id)
+    if old.intake_id != intake_id or old.status != HELD:
+        return
+    end(session, old, CANCELLED, now, "replaced_client", action="cancel",
+        detail="replaced by client")

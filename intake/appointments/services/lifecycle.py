@@ -1,0 +1,185 @@
+"""What every change of an appointment shares: its errors and their messages, the locked
+read, ending it, moving it, and telling both parties with their invites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ... import audit, links
+from ...calendars.invites import CANCEL, InviteData, Party, build_invite
+from ...choices import FORMATS, IN_PERSON, TELEHEALTH
+from ...clock import now_utc
+from ...errors import UserError
+from ...mail.compose import sender
+from ...mail.outbox import enqueue
+from ..models import ACTIVE_STATUSES, CONFIRMED, OPEN, WITHDRAWN, Appointment, Proposal
+
+# ---------------------------------------------------------------- what the person is told
+
+TAKEN = "Someone booked that time a moment ago."
+NOT_OPEN = "That time isn't available. Please choose one of the open times shown."
+NOT_OPEN_TO_OFFER = "That time isn't open. Choose one of the open times."
+CALL_US = "Please call us so we can help you directly."
+NOT_OFFERED = ("{name} doesn't offer what you asked for. Please choose one of the therapists "
+               "suggested for you.")
+GONE = "That appointment no longer exists."
+DEALT_WITH = "This request was already dealt with."
+NO_LONGER_ACTIVE = "This appointment is no longer active."
+OFFER_CLOSED = "This offer is no longer open."
+LINK_OUTDATED = "This link is no longer valid: the appointment has changed since."
+STARTED = "This appointment has already started."
+TOO_CLOSE = "It's too close to the appointment to change it here. Please call us."
+CANCEL_OR_MOVE = "Choose whether to cancel or to find another time."
+
+
+class BookingError(UserError):
+    """A booking or change that cannot be made, in words for the person asking."""
+
+
+class TimeTaken(BookingError):
+    """Someone else took the time first."""
+
+
+class TimeNotOpen(BookingError):
+    """The time is not one of the therapist's open times (past, out of hours, tampered)."""
+
+
+class NotAFit(BookingError):
+    """The therapist does not offer what the intake asked for."""
+
+
+class StateError(BookingError):
+    """The appointment is no longer in a state that allows this (someone else acted first)."""
+
+
+# ---------------------------------------------------------------- the shared steps
+
+
+def locked(session, appointment_id: int) -> Appointment:
+    """Return the appointment inside the unit of work (row-locked on PostgreSQL); raise
+    StateError when it no longer exists."""
+    appointment = session.scalar(
+        sa.select(Appointment).where(Appointment.id == appointment_id).with_for_update())
+    if appointment is None:
+        raise StateError(GONE)
+    return appointment
+
+
+def active(session, appointment_id: int, refusal: str) -> Appointment:
+    """Return the locked appointment while it holds its time; raise StateError(`refusal`)
+    once it has ended."""
+    appointment = locked(session, appointment_id)
+    if appointment.status not in ACTIVE_STATUSES:
+        raise StateError(refusal)
+    return appointment
+
+
+def withdraw_proposals(session, appointment_id: int) -> None:
+    """Close any open proposal for the appointment, giving its time back."""
+    session.execute(sa.update(Proposal).where(Proposal.appointment_id == appointment_id,
+                                              Proposal.status == OPEN)
+                    .values(status=WITHDRAWN))
+
+
+def move(appointment: Appointment, starts_at: datetime, ends_at: datetime) -> None:
+    """Put the appointment at a new time: a new SEQUENCE for the invites, a new manage link
+    (older ones stop working), and its reminder due again."""
+    appointment.starts_at, appointment.ends_at = starts_at, ends_at
+    appointment.sequence += 1
+    appointment.link_version += 1
+    appointment.reminder_sent_at = None
+
+
+def end(session, appointment: Appointment, status: str, now: datetime, client_template: str,
+        *, action: str | None, by_user_id: int | None = None, detail: str = "",
+        new_link: bool = False, **extra) -> None:
+    """End the appointment as `status` (cancelled, declined, expired) and free its time.
+
+    Its open offers are withdrawn, `action` goes in the audit trail (none for the worker's own
+    decisions), and both parties get METHOD:CANCEL: the client from `client_template`, with a
+    link to choose again and `extra` in the email's context. With `new_link`, older manage
+    links stop working.
+    """
+    appointment.status = status
+    appointment.ended_at = now
+    appointment.sequence += 1
+    if new_link:
+        appointment.link_version += 1
+    withdraw_proposals(session, appointment.id)
+    if action:
+        audit.record(session, action, by_user_id, "appointment", appointment.id, detail=detail)
+    notify(session, appointment, CANCEL, client_template, "cancelled_therapist",
+           rebook_url=links.rebook_url(appointment.intake_id), **extra)
+
+
+# ---------------------------------------------------------------- telling both parties
+
+
+def location_of(appointment: Appointment) -> str:
+    """Return where they meet, in words that say nothing about why."""
+    if appointment.format == IN_PERSON:
+        return appointment.therapist.office or current_app.config["PRACTICE_ADDRESS"]
+    return f"{FORMATS[TELEHEALTH]}: the link comes by email before the session"
+
+
+def invite_data(appointment: Appointment, summary: str) -> InviteData:
+    """Return the invite's contents for an appointment (status from its state)."""
+    cfg = current_app.config
+    organizer = sender()
+    client = appointment.intake
+    therapist = appointment.therapist
+    return InviteData(
+        uid=appointment.uid,
+        sequence=appointment.sequence,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        status="CONFIRMED" if appointment.status == CONFIRMED else "TENTATIVE",
+        summary=summary,
+        location=location_of(appointment),
+        description=(f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
+                     f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{cfg['BASE_URL']}/"),
+        url=cfg["BASE_URL"] + "/",
+        organizer=Party(organizer.display_name, organizer.addr_spec),
+        attendees=(Party(client.name, client.email), Party(therapist.name, therapist.email)),
+        stamp=now_utc(),
+    )
+
+
+def _context(appointment: Appointment, **extra) -> dict:
+    """Return what every appointment email may say: when, with whom, where. Nothing else."""
+    client = appointment.intake
+    return {
+        "appointment": appointment,
+        "therapist": appointment.therapist,
+        "client_initials": client.initials,
+        "first_name": client.first_name,
+        "confirmed": appointment.status == CONFIRMED,
+        "location": location_of(appointment),
+        "manage_url": links.manage_url(appointment),
+        **extra,
+    }
+
+
+def notify(session, appointment: Appointment, method: str | None, client_template: str | None,
+           therapist_template: str | None, **extra) -> None:
+    """Queue the client's and the therapist's emails (each named by its template; None sends
+    none), each with its own invite when `method` is given. A therapist who turned invite
+    emails off gets none."""
+    client = appointment.intake
+    therapist = appointment.therapist
+    context = _context(appointment, **extra)
+    if client_template:
+        invite = build_invite(invite_data(appointment, f"Consultation with {therapist.name}"),
+                              method) if method else None
+        enqueue(session, client_template, client.name, client.email,
+                {**context, "zone": appointment.client_timezone},
+                invite=invite, method=method, appointment_id=appointment.id)
+    if therapist_template and therapist.invite_emails:
+        invite = build_invite(invite_data(appointment, f"Consultation: {client.initials}"),
+                              method) if method else None
+        enqueue(session, therapist_template, therapist.name, therapist.email,
+                {**context, "zone": therapist.timezone},
+                invite=invite, method=method, appointment_id=appointment.id)

@@ -1,0 +1,64 @@
+"""Form pieces every feature uses: choices, checkbox lists, one-line text, instants."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import cache
+from zoneinfo import available_timezones
+
+from wtforms import SelectChoice, SelectMultipleField
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LINE_BREAK = re.compile(r"[\r\n\u2028\u2029\x85]")
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Return (value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    """Return every IANA zone name as (value, label), sorted, for the time-zone picker."""
+    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return [("UTC", "UTC"), *[(z, z.replace("_", " ")) for z in zones]]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes that submit a list."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def no_control_characters(_form, field) -> None:
+    """Reject NUL and other control characters (tabs and line breaks in text areas pass)."""
+    if field.data and CONTROL.search(field.data):
+        raise ValidationError("Please remove the unusual invisible characters from this answer.")
+
+
+def single_line(_form, field) -> None:
+    """Reject line breaks and control characters in one-line answers such as names."""
+    text = field.data or ""
+    if LINE_BREAK.search(text) or CONTROL.search(text) or "\t" in text:
+        raise ValidationError("Please write this on one line, without special characters.")
+
+
+def strip(value):
+    """Return the value without surrounding whitespace (None stays None)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def parse_start(value: str | None) -> datetime | None:
+    """Return an ISO instant from a form or link as aware UTC, or None when it isn't one
+    (empty, too long, unparseable, or without its offset)."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else None
