@@ -6,6 +6,9 @@ from pathlib import Path
 
 from flask import Flask
 
+from . import config as settings
+from .web import init_app
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -17,14 +20,10 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
-    from . import config as settings
-
     app.config.from_mapping(settings.load(app.instance_path))
     if config:
         app.config.from_mapping(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-
-    from .web import init_app
 
     init_app(app)
     return app

@@ -11,9 +11,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .clock import now_utc
+from .demo import DEMO_PASSWORD, load_demo, load_demo_accounts
 from .extensions import db
+from .mail.cli import outbox
+from .staff.accounts import AccountError, create_user
 from .staff.models import ROLES
 from .therapists.models import Therapist
+from .worker import Stopping, run_pass
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +28,6 @@ def register(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
         """Load the demo practice (running it again changes nothing)."""
-        from .demo import DEMO_PASSWORD, load_demo, load_demo_accounts
-
         created = load_demo(now_utc())
         accounts = load_demo_accounts()
         click.echo(f"Demo practice ready ({created} therapists added).")
@@ -44,8 +46,6 @@ def register(app: Flask) -> None:
                   help="For a therapist account: the slug of their profile.")
     def create_user_command(email: str, role: str, name: str, therapist_slug: str | None):
         """Create a staff account; the password is asked for, never taken as an argument."""
-        from .staff.accounts import AccountError, create_user
-
         therapist_id = None
         if therapist_slug:
             therapist = db.session.scalar(sa.select(Therapist).where(
@@ -71,8 +71,6 @@ def register(app: Flask) -> None:
         SIGTERM or Ctrl-C ends it after the email in flight; what it has not tried is released
         for another worker at once.
         """
-        from .worker import Stopping, run_pass
-
         interval = current_app.config["WORKER_INTERVAL"]
         stopping = Stopping()
         if not once:
@@ -95,7 +93,5 @@ def register(app: Flask) -> None:
                 if stopping():
                     break
                 time.sleep(0.1)
-
-    from .mail.cli import outbox
 
     app.cli.add_command(outbox)

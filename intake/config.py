@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from pathlib import Path
 
 HTMX_VERSION = "2.0.11"
@@ -101,8 +103,6 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
 
 def _dev_secret(instance_path: str) -> str:
     """Return a random secret kept in the instance folder, for development only."""
-    import secrets
-
     path = Path(instance_path) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -117,7 +117,5 @@ def _dev_secret(instance_path: str) -> str:
         key = path.read_text().strip()
         if key:
             return key
-        import time
-
         time.sleep(0.01)  # another process is still writing it
     raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY")

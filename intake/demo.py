@@ -10,6 +10,8 @@ from .choices import CFT, COUPLES, EMDR, IN_PERSON, TELEHEALTH
 from .database import unit_of_work
 from .extensions import db
 from .scheduling.models import WeeklyHours
+from .staff.accounts import create_user
+from .staff.models import User
 from .therapists.models import Therapist
 
 COUPLES_CONCERNS = ["disconnection", "conflict", "defensiveness", "withdrawal", "intimacy",
@@ -99,9 +101,6 @@ DEMO_ACCOUNTS = [
 
 def load_demo_accounts() -> int:
     """Add the demo staff accounts that are missing (password DEMO_PASSWORD); return how many."""
-    from .staff.accounts import create_user
-    from .staff.models import User
-
     added = 0
     for email, name, role, slug in DEMO_ACCOUNTS:
         if db.session.scalar(sa.select(User.id).where(User.email == email)):

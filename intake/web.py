@@ -9,11 +9,29 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import formatting, logs
+from . import (
+    formatting,
+    logs,
+    models,  # noqa: F401  (every table known to migrations)
+)
+from .appointments import views as appointments
+from .appointments.manage import bp as manage_bp
+from .appointments.offers import bp as offers_bp
+from .calendars.views import bp as feeds_bp
+from .cli import register
 from .database import install_sqlite_locking
 from .extensions import csrf, db, limiter, mail, migrate
 from .forms import timezone_choices
 from .htmx import is_htmx
+from .intakes import views as intakes
+from .mail.views import bp as mail_bp
+from .pages import bp as pages_bp
+from .staff.admin import bp as admin_bp
+from .staff.auth import bp as auth_bp
+from .staff.auth import init_login
+from .staff.desk import bp as desk_bp
+from .staff.week import bp as week_bp
+from .therapists.views import bp as therapists_bp
 
 
 def init_app(app: Flask) -> None:
@@ -29,25 +47,9 @@ def init_app(app: Flask) -> None:
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import models  # noqa: F401  (every table known to migrations)
-    from .appointments.manage import bp as manage_bp
-    from .appointments.offers import bp as offers_bp
-    from .appointments.views import bp as appointments_bp
-    from .calendars.views import bp as feeds_bp
-    from .cli import register
-    from .intakes.views import bp as intakes_bp
-    from .mail.views import bp as mail_bp
-    from .pages import bp as pages_bp
-    from .staff.admin import bp as admin_bp
-    from .staff.auth import bp as auth_bp
-    from .staff.auth import init_login
-    from .staff.desk import bp as desk_bp
-    from .staff.week import bp as week_bp
-    from .therapists.views import bp as therapists_bp
-
     app.register_blueprint(pages_bp)
-    app.register_blueprint(intakes_bp)
-    app.register_blueprint(appointments_bp)
+    app.register_blueprint(intakes.bp)
+    app.register_blueprint(appointments.bp)
     app.register_blueprint(offers_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(feeds_bp)
@@ -73,8 +75,6 @@ def init_app(app: Flask) -> None:
 
 def _security_headers(response):
     """Add CSP and the other protective headers; keep health information out of caches."""
-    from flask import current_app
-
     htmx_src = current_app.config["HTMX_URL"]
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; "
@@ -101,9 +101,7 @@ def _csrf_error(error: CSRFError):
     slow intake loses nothing; other forms get a page with a way back.
     """
     if request.endpoint == "intakes.advance":
-        from .intakes.views import resume_after_expiry
-
-        return resume_after_expiry()
+        return intakes.resume_after_expiry()
     return render_template("errors/csrf.html", reason=error.description), 400
 
 
@@ -178,12 +176,5 @@ def _database_unavailable(error: Exception):
 
 def _resume_unsaved(endpoint: str | None):
     """Return the view function that shows an unsaved form again, for endpoints that have one."""
-    if endpoint == "intakes.advance":
-        from .intakes.views import resume_after_unavailable
-
-        return resume_after_unavailable
-    if endpoint == "appointments.book":
-        from .appointments.views import resume_after_unavailable
-
-        return resume_after_unavailable
-    return None
+    return {"intakes.advance": intakes.resume_after_unavailable,
+            "appointments.book": appointments.resume_after_unavailable}.get(endpoint or "")

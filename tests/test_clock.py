@@ -16,7 +16,7 @@ from intake.health import HEARTBEAT, WorkerJob
 from intake.mail.models import OutboxMessage
 from intake.scheduling.models import BusyInterval, ExternalCalendar
 from intake.worker import run_pass
-from tests.conftest import book_directly, free_port
+from tests.helpers import book_directly, free_port
 
 PACKAGE = Path(__file__).resolve().parent.parent / "intake"
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from intake.appointments.models import Appointment
 from intake.extensions import db
 from intake.intakes.models import Intake
-from tests.conftest import (
+from tests.helpers import (
     GOOD_ANSWERS,
     Postgres,
     fill_intake,

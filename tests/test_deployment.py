@@ -48,7 +48,7 @@ def signed_in_through(app, headers):
     from werkzeug.serving import make_server
 
     from intake.staff.accounts import create_user
-    from tests.conftest import PASSWORD, free_port
+    from tests.helpers import PASSWORD, free_port
 
     create_user("desk@harbor.example", PASSWORD, "front_desk", name="Desk")
     server = make_server("127.0.0.1", free_port(), app, threaded=True)

@@ -14,8 +14,7 @@ from intake.health import WorkerJob
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
 from intake.worker import run_pass
-from tests.conftest import GOOD_ANSWERS
-from tests.staff.conftest import sign_in, token
+from tests.helpers import GOOD_ANSWERS, sign_in, token
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from intake.mail.models import QUEUED, SENT, OutboxMessage
 from intake.scheduling.services import open_times
 from intake.scheduling.slots import GRID
 from intake.therapists.models import Therapist
-from tests.conftest import GOOD_ANSWERS, ROOT, free_port, slot_links, wait_for_port
+from tests.helpers import GOOD_ANSWERS, ROOT, free_port, slot_links, wait_for_port
 
 
 @pytest.fixture

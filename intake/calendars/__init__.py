@@ -1,1 +1,1 @@
-"""Calendars: iTIP invites sent by email (and, later, subscription feeds)."""
+"""Calendars: iTIP invites sent by email, and each therapist's subscription feed."""

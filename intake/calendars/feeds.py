@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from icalendar import Calendar, Event
+from icalendar import Event
 
 from .. import audit, links
 from ..appointments.models import ACTIVE_STATUSES, CONFIRMED, Appointment
@@ -25,7 +25,7 @@ from ..database import unit_of_work
 from ..extensions import db
 from ..staff.models import User
 from ..therapists.models import Therapist
-from .invites import PRODID
+from .invites import new_calendar
 
 BACK = timedelta(days=30)
 AHEAD = timedelta(days=365)
@@ -97,10 +97,7 @@ class FeedEvent:
 
 def build_feed(name: str, events: list[FeedEvent]) -> bytes:
     """Return the feed's iCalendar bytes (no METHOD: a published calendar, not an invite)."""
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
+    cal = new_calendar()
     cal.add("name", name)
     cal.add("x-wr-calname", name)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})

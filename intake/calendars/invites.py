@@ -42,7 +42,7 @@ class InviteData:
     stamp: datetime
 
 
-def _calendar(**extra: str) -> Calendar:
+def new_calendar(**extra: str) -> Calendar:
     """Return a VCALENDAR with this product's PRODID, version 2.0, the Gregorian calendar
     scale and `extra` properties (METHOD for an invite). No UID of its own: only the event
     has one."""
@@ -60,7 +60,7 @@ def build_calendar_file(data: InviteData) -> bytes:
 
     It keeps the invites' UID, so a calendar that already has the invite updates that event.
     """
-    cal = _calendar()
+    cal = new_calendar()
     cal.add_component(_event(data, data.status))
     return cal.to_ical()
 
@@ -81,7 +81,7 @@ def build_invite(data: InviteData, method: str) -> bytes:
     """
     if method not in (REQUEST, CANCEL):
         raise ValueError(f"unsupported iTIP method {method!r}")
-    cal = _calendar(method=method)
+    cal = new_calendar(method=method)
     event = _event(
         data, "CANCELLED" if method == CANCEL else data.status,
         organizer=vCalAddress.new(data.organizer.email, cn=data.organizer.name),

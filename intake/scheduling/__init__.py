@@ -1,1 +1,2 @@
-"""Open times: weekly hours, time off and the pure slot computation."""
+"""Open times: weekly hours, time off, busy times read from therapists' own calendars, and the
+pure slot computation."""

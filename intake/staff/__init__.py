@@ -1,1 +1,1 @@
-"""Staff: accounts and roles, sessions, the front desk, the audit trail."""
+"""Staff: accounts and roles, sessions, the front desk, the week grid and the admin pages."""

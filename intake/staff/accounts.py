@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 from .. import audit
+from ..calendars.feeds import revoke
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..errors import UserError
@@ -159,8 +160,6 @@ def set_active(user_id: int, active: bool, by: User) -> None:
         user = session.get(User, user_id)
         user.active = active
         if not active and user.therapist_id:
-            from ..calendars.feeds import revoke
-
             revoke(session, user.therapist_id)
         if not active:
             session.execute(sa.update(StaffSession)

@@ -1,1 +1,2 @@
-"""Therapist profiles: who offers what, in which languages and formats."""
+"""Therapist profiles and their settings pages: who offers what, in which languages and formats,
+their hours, time off and calendars."""

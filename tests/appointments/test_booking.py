@@ -13,7 +13,7 @@ from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.therapists.models import Therapist
-from tests.conftest import fill_intake, hidden_inputs, slot_links
+from tests.helpers import fill_intake, hidden_inputs, slot_links
 
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 

@@ -17,7 +17,7 @@ from intake.intakes.services import submit
 from intake.mail.models import OutboxMessage, parse
 from intake.scheduling.services import is_open, next_open_times
 from intake.therapists.models import Therapist
-from tests.conftest import GOOD_ANSWERS, book_directly
+from tests.helpers import GOOD_ANSWERS, book_directly
 
 STATES = ["held", "confirmed", "declined", "cancelled", "expired"]
 

@@ -10,7 +10,7 @@ from intake.appointments import services
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
 from intake.worker import run_pass
-from tests.conftest import book_directly
+from tests.helpers import book_directly
 
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from intake.config import HTMX_URL
-from tests.conftest import ROOT, missing
+from tests.helpers import NODE, missing
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-quic", "--no-first-run",
                  "--disable-sync"]
-NODE = ROOT / "node_modules"
 
 
 def chromium_path() -> str | None:
@@ -73,15 +72,3 @@ def open_context(browser):
     yield make
     for context in contexts:
         context.close()
-
-
-AXE = (NODE / "axe-core" / "axe.min.js")
-
-
-def axe_violations(page) -> list[str]:
-    """Run axe-core on the page; return serious or critical violations as readable lines."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text())
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -12,7 +12,7 @@ from intake.appointments.models import Appointment
 from intake.config import HTMX_URL
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
-from tests.browser.conftest import axe_violations
+from tests.helpers import axe_violations
 
 A11Y = {}
 
@@ -220,7 +220,7 @@ def test_the_clients_own_appointment_pages_work_and_are_accessible(
     from intake import links
     from intake.appointments import services
     from intake.scheduling.services import next_open_times
-    from tests.conftest import book_directly
+    from tests.helpers import book_directly
 
     appointment = book_directly("maya-chen")
     proposal_for = book_directly("sam-whitaker", email="p@client.example")

@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 from intake.appointments.models import Appointment
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
-from tests.browser.conftest import axe_violations
-from tests.conftest import PASSWORD, book_directly
+from tests.helpers import PASSWORD, axe_violations, book_directly
 
 
 def check(page, name):

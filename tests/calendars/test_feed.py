@@ -13,8 +13,7 @@ from intake.appointments import services
 from intake.audit import AuditEvent
 from intake.calendars import feeds
 from intake.extensions import db
-from tests.conftest import book_directly
-from tests.staff.conftest import sign_in, token
+from tests.helpers import book_directly, sign_in, token
 
 
 def feed_path(client, slug="maya-chen"):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from intake.extensions import db
 from intake.intakes.models import Intake
 from intake.mail.models import OutboxMessage
-from tests.conftest import GOOD_ANSWERS, fill_intake, post_step
+from tests.helpers import GOOD_ANSWERS, fill_intake, post_step
 
 HTMX = {"HX-Request": "true"}
 
@@ -180,11 +180,6 @@ def test_pages_with_answers_are_not_cached_and_are_locked_down(client):
     assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert 'integrity="sha384-' in page.text and 'crossorigin="anonymous"' in page.text
     assert '"historyCacheSize": 0' in page.text
-
-
-@pytest.fixture
-def with_csrf(settings):
-    settings["WTF_CSRF_ENABLED"] = True
 
 
 def test_an_expired_form_token_keeps_every_answer(with_csrf, client):

@@ -26,7 +26,7 @@ from intake.database import unit_of_work
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
-from tests.conftest import ROOT, free_port, wait_for
+from tests.helpers import ROOT, free_port, wait_for
 
 
 class Scripted:

@@ -15,7 +15,7 @@ from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
-from tests.conftest import GOOD_ANSWERS, book_first_time
+from tests.helpers import GOOD_ANSWERS, book_first_time
 
 # Words from the intake that must never leave the practice by email.
 PRIVATE = ["couples", "Couples", "EMDR", "compassion", "conflict", "withdrawal", "chores",

@@ -32,9 +32,7 @@ from intake.scheduling import busy
 from intake.scheduling import fetch as guarded
 from intake.scheduling.models import ExternalCalendar
 from intake.worker import run_pass
-from tests.conftest import book_directly
-from tests.scheduling.test_busy_import import maya, radicale, rebind  # noqa: F401  (fixture)
-from tests.staff.conftest import sign_in, token
+from tests.helpers import book_directly, maya, rebind, sign_in, token
 
 PAGE = "/staff/therapists/maya-chen/calendar"
 BACKSLASH = "http://127.0.0.1:5089\\@93.184.216.34/"

@@ -9,7 +9,7 @@ from intake.audit import AuditEvent
 from intake.extensions import db
 from intake.staff import accounts
 from intake.staff.models import StaffSession, User
-from tests.staff.conftest import PASSWORD, sign_in, token
+from tests.helpers import PASSWORD, sign_in, token
 
 
 def audit_actions():

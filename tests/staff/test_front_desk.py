@@ -14,8 +14,7 @@ from intake.intakes.models import Intake
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
 from intake.worker import run_pass
-from tests.conftest import GOOD_ANSWERS, book_first_time, post_step
-from tests.staff.conftest import sign_in, token
+from tests.helpers import GOOD_ANSWERS, book_first_time, post_step, sign_in, token
 
 
 def invite_of(message):
@@ -222,7 +221,7 @@ def test_failed_emails_are_shown_and_can_be_retried(client, desk, held, smtp):
 
 
 def test_cancelling_a_confirmed_appointment_withdraws_both_invites(client, desk, demo, smtp):
-    from tests.conftest import book_directly
+    from tests.helpers import book_directly
 
     confirmed = book_directly("maya-chen")
     deliver_due()
@@ -243,7 +242,7 @@ def test_choosing_another_time_instead_of_an_offer_withdraws_the_old_request(
 ):
     import re
 
-    from tests.conftest import hidden_inputs, slot_links
+    from tests.helpers import hidden_inputs, slot_links
 
     offered = re.search(r'name="start" value="([^"]+)"', client.get("/staff/").text).group(1)
     client.post(f"/staff/appointments/{held.id}/propose",

@@ -5,8 +5,7 @@ import sqlalchemy as sa
 
 from intake.extensions import db
 from intake.mail.models import OutboxMessage
-from tests.conftest import book_directly
-from tests.staff.conftest import sign_in
+from tests.helpers import book_directly, sign_in
 
 ROLES = ["anonymous", "admin", "front_desk", "therapist"]
 

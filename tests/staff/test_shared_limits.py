@@ -10,7 +10,7 @@ import sys
 
 import requests
 
-from tests.conftest import ROOT, free_port, wait_for_port
+from tests.helpers import ROOT, free_port, wait_for_port
 
 
 def test_two_web_processes_share_one_failure_count(app, make_user, database_url, redis_url):

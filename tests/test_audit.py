@@ -10,8 +10,7 @@ from intake.audit import AuditEvent
 from intake.extensions import db
 from intake.scheduling.services import next_open_times
 from intake.therapists.services import add_time_off, update_profile
-from tests.conftest import book_directly
-from tests.staff.conftest import sign_in, token
+from tests.helpers import book_directly, sign_in, token
 
 
 def actions():
@@ -63,7 +62,7 @@ def test_admins_filter_the_trail(client, make_user, demo):
     admin = make_user("admin")
     desk = make_user("front_desk")
     sign_in(client, admin.email)
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     sign_in(client.application.test_client(), desk.email, PASSWORD + "x")
     page = client.get("/staff/admin/audit?action=login_failed")

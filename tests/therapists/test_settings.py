@@ -12,8 +12,7 @@ from intake.extensions import db
 from intake.scheduling.models import TimeOff, WeeklyHours
 from intake.scheduling.services import open_times
 from intake.therapists.models import Therapist
-from tests.conftest import book_first_time
-from tests.staff.conftest import sign_in, token
+from tests.helpers import book_first_time, sign_in, token
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
        b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,9 +16,8 @@ from intake.extensions import db
 from intake.scheduling import busy, fetch
 from intake.scheduling.models import BusyInterval, ExternalCalendar
 from intake.scheduling.services import open_times
-from intake.therapists.models import Therapist
 from intake.worker import run_pass
-from tests.conftest import free_port
+from tests.helpers import free_port, maya, rebind
 
 NOW = datetime(2027, 3, 1, 12, tzinfo=UTC)  # a Monday; New York changes clocks on 14 March
 
@@ -110,36 +107,6 @@ def ics_server(tmp_path):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}", tmp_path
     server.shutdown()
-
-
-@pytest.fixture
-def radicale(tmp_path):
-    """Run Radicale (CalDAV) on 127.0.0.1 with no authentication; yield its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--auth-type=none",
-         f"--storage-filesystem-folder={tmp_path / 'radicale'}",
-         f"--server-hosts=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
-
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("Radicale did not start")
-    yield f"http://127.0.0.1:{port}/"
-    process.terminate()
-    process.wait(10)
-
-
-def maya():
-    return db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
 
 
 def stored_busy():
@@ -254,7 +221,7 @@ def test_broken_calendars_get_a_clear_status_and_the_worker_keeps_going(
 
 def test_the_therapist_page_shows_status_and_errors_in_plain_words(app, client, demo,
                                                                    make_user, ics_server):
-    from tests.staff.conftest import sign_in, token
+    from tests.helpers import sign_in, token
 
     base, _ = ics_server
     user = make_user("therapist", "maya-chen")
@@ -272,26 +239,6 @@ def test_the_therapist_page_shows_status_and_errors_in_plain_words(app, client, 
     page = client.get(url)
     assert "didn&#39;t return a calendar we can read" in page.text
     assert "Reading…" not in page.text and "every 4s" not in page.text
-
-
-def rebind(host: str, port: int, monkeypatch) -> None:
-    """Make `host` answer a public address to its first look-up (the check) and loopback to
-    every later one (the connection), as a rebinding DNS server would."""
-    import socket as socket_module
-
-    real = socket_module.getaddrinfo
-    answers = iter([[(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "",
-                      ("93.184.216.34", port))]])
-
-    def rebinding(name, *args, **kwargs):
-        if name == host:
-            try:
-                return next(answers)
-            except StopIteration:
-                return real("127.0.0.1", *args, **kwargs)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(socket_module, "getaddrinfo", rebinding)
 
 
 def test_a_name_that_turns_private_after_the_check_is_still_refused(app, ics_server,
