@@ -7,6 +7,7 @@ from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .clock import timed_serializer
+from .extensions import db
 
 REBOOK = "rebook"  # an intake id: choose a time again after a decline, cancel or expiry
 INSTEAD = "instead"  # a held appointment id: choose another time in its place
@@ -45,6 +46,12 @@ def read(purpose: str, token: str) -> int | None:
     """Return the record id in a valid, unexpired token for `purpose`, or None."""
     value = _load(purpose, token)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def record_for(purpose: str, token: str, model):
+    """Return the row of `model` that a valid, unexpired link for `purpose` points to, or None."""
+    record_id = read(purpose, token)
+    return db.session.get(model, record_id) if record_id else None
 
 
 def manage_token(appointment) -> str:

@@ -6,7 +6,6 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 
 from .. import links
-from ..extensions import db
 from . import services
 from .models import OPEN, Proposal
 
@@ -15,8 +14,7 @@ bp = Blueprint("proposals", __name__, url_prefix="/offer")
 
 def _proposal(token: str) -> Proposal | None:
     """Return the proposal the link points to, or None for a bad or expired link."""
-    proposal_id = links.read(links.PROPOSAL, token)
-    return db.session.get(Proposal, proposal_id) if proposal_id else None
+    return links.record_for(links.PROPOSAL, token, Proposal)
 
 
 @bp.get("/<token>")

@@ -7,7 +7,16 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from ..clock import now_utc
 from ..extensions import db, limiter
@@ -15,9 +24,11 @@ from ..formatting import zone_or
 from ..forms import parse_start
 from ..htmx import is_htmx
 from ..intakes.access import intake_or_404, support_instead
+from ..intakes.models import Intake
 from ..scheduling.services import is_open, next_open_times, week_of_times
 from ..scheduling.weeks import monday_of
 from ..therapists.access import therapist_or_404
+from ..therapists.models import Therapist
 from . import services
 from .forms import BookingForm
 from .models import Appointment
@@ -30,14 +41,19 @@ def _zone(intake) -> str:
     return zone_or(request.args.get("tz") or request.form.get("tz"), intake.timezone or "UTC")
 
 
+def _choosing(reference: str, slug: str) -> tuple[Intake, Therapist, str]:
+    """Return the intake, the therapist and the zone to show times in, for the pages where a
+    client chooses a time; someone whose safety answer signalled risk goes to the help page."""
+    intake = intake_or_404(reference)
+    if (support := support_instead(intake)) is not None:
+        abort(support)
+    return intake, therapist_or_404(slug), _zone(intake)
+
+
 @bp.get("/times/<slug>")
 def times(reference: str, slug: str):
     """Return a week of the therapist's open times in the client's zone (partial for htmx)."""
-    intake = intake_or_404(reference)
-    if (support := support_instead(intake)) is not None:
-        return support
-    therapist = therapist_or_404(slug)
-    zone = _zone(intake)
+    intake, therapist, zone = _choosing(reference, slug)
     now = now_utc()
     monday = monday_of(request.args.get("week"), now.astimezone(ZoneInfo(zone)).date())
     week = week_of_times(therapist, zone, monday, now)
@@ -69,11 +85,7 @@ def _unavailable(intake, therapist, zone: str, message: str, status: int):
 @bp.get("/book/<slug>")
 def review(reference: str, slug: str):
     """Return the review page for one open time, with the booking form."""
-    intake = intake_or_404(reference)
-    if (support := support_instead(intake)) is not None:
-        return support
-    therapist = therapist_or_404(slug)
-    zone = _zone(intake)
+    intake, therapist, zone = _choosing(reference, slug)
     starts_at = parse_start(request.args.get("start"))
     if starts_at is None or not is_open(therapist, starts_at, now_utc()):
         return _unavailable(intake, therapist, zone,

@@ -18,7 +18,7 @@ from .. import links
 from ..appointments.candidates import matches_for
 from ..appointments.models import HELD, Appointment
 from ..clock import now_utc, timed_serializer
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..formatting import zone_or
 from ..htmx import is_htmx
 from ..scheduling.services import next_open_times
@@ -170,8 +170,7 @@ def contact(reference: str):
 @bp.get("/choose-again/<token>")
 def again(token: str):
     """Open the signed link from an email: this browser may continue that intake."""
-    intake_id = links.read(links.REBOOK, token)
-    intake = db.session.get(Intake, intake_id) if intake_id else None
+    intake = links.record_for(links.REBOOK, token, Intake)
     if intake is None:
         return render_template("intakes/link_invalid.html"), 404
     remember(intake)
@@ -181,8 +180,7 @@ def again(token: str):
 @bp.get("/choose-instead/<token>")
 def instead(token: str):
     """Open the link from an offer email: choose another time in place of the held one."""
-    appointment_id = links.read(links.INSTEAD, token)
-    appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
+    appointment = links.record_for(links.INSTEAD, token, Appointment)
     if appointment is None:
         return render_template("intakes/link_invalid.html"), 404
     intake = appointment.intake

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import (
@@ -80,6 +81,28 @@ def _appointment_or_404(appointment_id: int) -> Appointment:
     return appointment
 
 
+def _posted(appointment_id: int) -> Appointment:
+    """Return the appointment a plain staff form was posted for, once the person may act on it
+    (404 otherwise) and the form's token is good (400 otherwise)."""
+    appointment = _appointment_or_404(appointment_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    return appointment
+
+
+def _decide(appointment: Appointment, decision: Callable[[], object], done: str):
+    """Make a front-desk decision on the appointment (a lifecycle call) and return its
+    outcome, as `_after_action` shows it: `done`, or why it could not be made (409).
+
+    The lifecycle works on this same loaded appointment, so the outcome shows its new state
+    without reading it again."""
+    try:
+        decision()
+    except appointments.BookingError as exc:
+        return _after_action(appointment, exc.message, 409)
+    return _after_action(appointment, done)
+
+
 def _after_action(appointment: Appointment, message: str, status: int = 200):
     """Return the queue row for htmx (the outcome in place), or 303 back for a plain form."""
     if is_htmx():
@@ -93,14 +116,9 @@ def _after_action(appointment: Appointment, message: str, status: int = 200):
 @role_required(*DESK)
 def confirm(appointment_id: int):
     """Confirm a waiting request; both parties get the updated invite."""
-    appointment = _appointment_or_404(appointment_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    try:
-        appointment = appointments.confirm(appointment_id, current_user.id)
-    except appointments.BookingError as exc:
-        return _after_action(appointment, exc.message, 409)
-    return _after_action(appointment, "Confirmed. Updated invites are on their way.")
+    appointment = _posted(appointment_id)
+    return _decide(appointment, lambda: appointments.confirm(appointment_id, current_user.id),
+                   "Confirmed. Updated invites are on their way.")
 
 
 @bp.post("/appointments/<int:appointment_id>/decline")
@@ -112,13 +130,9 @@ def decline(appointment_id: int):
     if not form.validate_on_submit():
         return _after_action(appointment, " ".join(form.message.errors) or
                              "Please try again.", 422)
-    try:
-        appointment = appointments.decline(appointment_id, current_user.id,
-                                           form.message.data or "")
-    except appointments.BookingError as exc:
-        return _after_action(appointment, exc.message, 409)
-    return _after_action(appointment, "Declined. The client has been told kindly and the "
-                                         "time is free again.")
+    return _decide(appointment, lambda: appointments.decline(
+        appointment_id, current_user.id, form.message.data or ""),
+        "Declined. The client has been told kindly and the time is free again.")
 
 
 @bp.post("/appointments/<int:appointment_id>/propose")
@@ -130,20 +144,16 @@ def propose(appointment_id: int):
     start = parse_start(form.start.data)
     if not form.validate_on_submit() or start is None:
         return _after_action(appointment, "Choose one of the open times to offer.", 422)
-    try:
-        appointments.propose(appointment_id, start, current_user.id)
-    except appointments.BookingError as exc:
-        return _after_action(appointment, exc.message, 409)
-    return _after_action(appointment, "Offered. The client can accept it from their email.")
+    return _decide(appointment, lambda: appointments.propose(appointment_id, start,
+                                                             current_user.id),
+                   "Offered. The client can accept it from their email.")
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
 @role_required(*DESK)
 def cancel(appointment_id: int):
     """Cancel an appointment for the practice; both parties are told and the time is free."""
-    _appointment_or_404(appointment_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
+    _posted(appointment_id)
     try:
         appointments.cancel(appointment_id, current_user.id)
     except appointments.BookingError as exc:
