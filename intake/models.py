@@ -2,15 +2,11 @@
 
 from .appointments.models import Appointment, Proposal
 from .audit import AuditEvent
+from .calendars.models import BusyInterval, ExternalCalendar
 from .health import WorkerJob
 from .intakes.models import Intake
 from .mail.models import OutboxMessage
-from .scheduling.models import (
-    BusyInterval,
-    ExternalCalendar,
-    TimeOff,
-    WeeklyHours,
-)
+from .scheduling.models import TimeOff, WeeklyHours
 from .staff.models import StaffSession, User
 from .therapists.models import Therapist
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 from . import health
 from .appointments.services import expire_holds, send_reminders
+from .calendars.busy import sync_due
 from .clock import now_utc
 from .extensions import db
 from .mail.delivery import deliver_due, worker_name
-from .scheduling.busy import sync_due
 
 log = logging.getLogger(__name__)
 

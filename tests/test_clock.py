@@ -11,10 +11,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from intake.appointments.models import Appointment
+from intake.calendars.models import BusyInterval, ExternalCalendar
 from intake.extensions import db
 from intake.health import HEARTBEAT, WorkerJob
 from intake.mail.models import OutboxMessage
-from intake.scheduling.models import BusyInterval, ExternalCalendar
 from intake.worker import run_pass
 from tests.helpers import book_directly, free_port
 

@@ -92,9 +92,9 @@ def test_without_proxy_fix_forwarded_headers_are_not_believed(deployed):
 
 
 def test_calendars_are_read_again_every_calendar_sync_minutes(settings, deployed, clock):
+    from intake.calendars.busy import sync_due
+    from intake.calendars.models import ExternalCalendar
     from intake.demo import load_demo
-    from intake.scheduling.busy import sync_due
-    from intake.scheduling.models import ExternalCalendar
     from intake.therapists.models import Therapist
 
     settings["CALENDAR_ALLOW_PRIVATE"] = True

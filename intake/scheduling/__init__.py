@@ -1,2 +1,1 @@
-"""Open times: weekly hours, time off, busy times read from therapists' own calendars, and the
-pure slot computation."""
+"""Open times: weekly hours, time off, the window reads and the pure slot computation."""

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ..appointments.models import ACTIVE_STATUSES, OPEN, Appointment, Proposal
+from ..calendars.models import BusyInterval
 from ..extensions import db
 from ..therapists.models import Therapist
-from .models import BusyInterval, TimeOff
+from .models import TimeOff
 from .slots import HoursRange, Rules, Slot, open_slots
 from .weeks import week_span
 

@@ -21,9 +21,8 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ..calendars import feeds
+from ..calendars import busy, feeds
 from ..extensions import db
-from ..scheduling import busy
 from ..staff.auth import role_required
 from ..staff.models import ADMIN, THERAPIST
 from . import services

@@ -1,4 +1,4 @@
-"""Scheduling fixtures: a real CalDAV server (Radicale from PyPI) on 127.0.0.1."""
+"""Calendar fixtures: a real CalDAV server (Radicale from PyPI) on 127.0.0.1."""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
+from intake.calendars import busy, fetch
+from intake.calendars.models import BusyInterval, ExternalCalendar
 from intake.extensions import db
-from intake.scheduling import busy, fetch
-from intake.scheduling.models import BusyInterval, ExternalCalendar
 from intake.scheduling.services import open_times
 from intake.worker import run_pass
 from tests.helpers import free_port, maya, rebind
