@@ -26,11 +26,11 @@ from markupsafe import escape
 
 from intake.appointments.models import CONFIRMED, EXPIRED, HELD, Appointment
 from intake.calendars import busy
+from intake.calendars import fetch as guarded
 from intake.calendars.models import ExternalCalendar
 from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.models import SENT, OutboxMessage
-from intake.calendars import fetch as guarded
 from intake.worker import run_pass
 from tests.helpers import book_directly, maya, rebind, sign_in, token
 
