@@ -17,7 +17,6 @@ from .mail.cli import outbox
 from .staff.accounts import AccountError, create_user
 from .staff.models import ROLES
 from .therapists.models import Therapist
-from .worker import Stopping, run_pass
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +70,10 @@ def register(app: Flask) -> None:
         SIGTERM or Ctrl-C ends it after the email in flight; what it has not tried is released
         for another worker at once.
         """
+        # Here, not at the top: the web app registers these commands, and a web process must
+        # never load the worker's delivery code.
+        from .worker import Stopping, run_pass
+
         interval = current_app.config["WORKER_INTERVAL"]
         stopping = Stopping()
         if not once:

@@ -2,6 +2,8 @@
 links) and PROXY_FIX (the client's address and scheme from the reverse proxy), and how often
 the worker reads therapists' calendars (CALENDAR_SYNC_MINUTES)."""
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from flask_migrate import upgrade
 from intake import config, create_app
 from intake.audit import AuditEvent
 from intake.extensions import db
+from tests.helpers import ROOT
 
 PROXIED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
 DEPLOYMENT_KEYS = ("SESSION_COOKIE_SECURE", "PREFERRED_URL_SCHEME", "PROXY_FIX",
@@ -114,3 +117,15 @@ def test_calendars_are_read_again_every_calendar_sync_minutes(settings, deployed
     assert sync_due() == (0, 1)
     db.session.refresh(row)
     assert row.last_attempt_at == clock.now()
+
+
+def test_the_web_app_never_loads_the_workers_delivery_code(tmp_path):
+    """A web process assembles every page and command without the worker or its SMTP code."""
+    script = ("import sys; from intake import create_app; "
+              f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/w.db', "
+              "'SECRET_KEY': 'x'}); "
+              "print(sorted(m for m in ('intake.worker', 'intake.mail.delivery') "
+              "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, cwd=ROOT).stdout.strip()
+    assert loaded == "[]"

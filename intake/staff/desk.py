@@ -94,8 +94,8 @@ def _decide(appointment: Appointment, decision: Callable[[], object], done: str)
     """Make a front-desk decision on the appointment (a lifecycle call) and return its
     outcome, as `_after_action` shows it: `done`, or why it could not be made (409).
 
-    The lifecycle works on this same loaded appointment, so the outcome shows its new state
-    without reading it again."""
+    The lifecycle works on this same loaded appointment (one identity in the session), so the
+    outcome shows its new state with no second lookup of its own."""
     try:
         decision()
     except appointments.BookingError as exc:
