@@ -1,5 +1,7 @@
-"""Links to the client's own pages: signed and expiring (an opaque id, a salt per purpose,
-always a `max_age`), and built here alone, for emails and pages alike."""
+"""Signed, expiring links to the client's own pages (an opaque id, a salt per purpose, always a
+`max_age`): every such link, in an email or on a page, is made here. Pages reached through one
+link to each other with the token they already have. Also the staff page of an appointment, for
+the therapist's feed (no token: it needs a sign-in)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,11 @@ def radicale(tmp_path):
          f"--storage-filesystem-folder={tmp_path / 'radicale'}",
          f"--server-hosts=127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port, process, "Radicale", 15)
+    try:
+        wait_for_port(port, process, "Radicale", 15)
+    except BaseException:
+        process.kill()
+        raise
     yield f"http://127.0.0.1:{port}/"
     process.terminate()
     process.wait(10)
