@@ -1,6 +1,8 @@
 """The audit trail: every action leaves a row; no intake text or secret is ever in it or the log."""
 
 import logging
+import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +12,7 @@ from intake.audit import AuditEvent
 from intake.extensions import db
 from intake.scheduling.services import next_open_times
 from intake.therapists.services import add_time_off, update_profile
-from tests.helpers import book_directly, sign_in, token
+from tests.helpers import PASSWORD, book_directly, sign_in, token
 
 
 def actions():
@@ -33,7 +35,6 @@ def test_every_kind_of_change_is_recorded_with_who_and_from_where(
     services.propose(two.id, slot.starts_at, desk.id)
     services.cancel(three.id, desk.id)
     update_profile(three.therapist_id, {"bio": "New bio"}, None, admin.id)
-    from datetime import timedelta
 
     add_time_off(three.therapist_id, three.created_at + timedelta(days=60),
                  three.created_at + timedelta(days=61), "dentist", admin.id)
@@ -62,7 +63,6 @@ def test_admins_filter_the_trail(client, make_user, demo):
     admin = make_user("admin")
     desk = make_user("front_desk")
     sign_in(client, admin.email)
-    from tests.helpers import PASSWORD
 
     sign_in(client.application.test_client(), desk.email, PASSWORD + "x")
     page = client.get("/staff/admin/audit?action=login_failed")
@@ -83,7 +83,6 @@ def test_staff_changes_need_the_csrf_token_and_htmx_sends_it_as_a_header(client,
     assert refused.status_code == 400
     db.session.refresh(held)
     assert held.status == "held"
-    import re
 
     header = re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/staff/").text).group(1)
     accepted = client.post(f"/staff/appointments/{held.id}/confirm",

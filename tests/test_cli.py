@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from intake import create_app
 from intake.clock import now_utc
 from intake.extensions import db
 from intake.scheduling.services import open_times
@@ -34,8 +35,6 @@ def test_demo_has_open_times_in_the_coming_two_weeks(app, demo):
 
 
 def test_db_upgrade_builds_the_schema_from_migrations(tmp_path):
-    from intake import create_app
-
     fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}",
                         "SECRET_KEY": "x"})
     result = fresh.test_cli_runner().invoke(args=["db", "upgrade"])

@@ -3,6 +3,7 @@ the same "now", and nothing in the app reads the machine's clock by another way.
 
 import re
 import threading
+import time
 from datetime import timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from intake import links
 from intake.appointments.models import Appointment
 from intake.calendars.models import BusyInterval, ExternalCalendar
+from intake.clock import pause
 from intake.extensions import db
 from intake.health import HEARTBEAT, WorkerJob
 from intake.mail.models import OutboxMessage
@@ -90,8 +93,6 @@ def test_every_job_of_a_pass_reads_the_one_clock(app, demo, clock, tmp_path):
 
 
 def test_signed_links_age_by_the_app_clock(app, clock):
-    from intake import links
-
     token = links.make(links.REBOOK, 42)
     clock.advance(timedelta(days=14))  # a rebooking link lasts fourteen days
     assert links.read(links.REBOOK, token) == 42
@@ -100,10 +101,6 @@ def test_signed_links_age_by_the_app_clock(app, clock):
 
 
 def test_a_pause_ends_at_its_time_or_as_soon_as_it_is_stopped():
-    import time
-
-    from intake.clock import pause
-
     started = time.monotonic()
     assert pause(0.3, lambda: False) is False
     assert 0.3 <= time.monotonic() - started < 2

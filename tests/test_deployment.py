@@ -4,16 +4,24 @@ the worker reads therapists' calendars (CALENDAR_SYNC_MINUTES)."""
 
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 import pytest
+import requests
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from intake import config, create_app
 from intake.audit import AuditEvent
+from intake.calendars.busy import sync_due
+from intake.calendars.models import ExternalCalendar
+from intake.demo import load_demo
 from intake.extensions import db
-from tests.helpers import ROOT
+from intake.staff.accounts import create_user
+from intake.therapists.models import Therapist
+from tests.helpers import PASSWORD, ROOT, free_port
 
 PROXIED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
 DEPLOYMENT_KEYS = ("SESSION_COOKIE_SECURE", "PREFERRED_URL_SCHEME", "PROXY_FIX",
@@ -45,14 +53,6 @@ def signed_in_through(app, headers):
     """Sign a new front-desk account in over real HTTP (plain, as from a proxy), sending
     `headers` with the login; return the login response and the address its audit event
     recorded."""
-    import threading
-
-    import requests
-    from werkzeug.serving import make_server
-
-    from intake.staff.accounts import create_user
-    from tests.helpers import PASSWORD, free_port
-
     create_user("desk@harbor.example", PASSWORD, "front_desk", name="Desk")
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -95,11 +95,6 @@ def test_without_proxy_fix_forwarded_headers_are_not_believed(deployed):
 
 
 def test_calendars_are_read_again_every_calendar_sync_minutes(settings, deployed, clock):
-    from intake.calendars.busy import sync_due
-    from intake.calendars.models import ExternalCalendar
-    from intake.demo import load_demo
-    from intake.therapists.models import Therapist
-
     settings["CALENDAR_ALLOW_PRIVATE"] = True
     app = deployed(CALENDAR_SYNC_MINUTES="20")
     assert app.config["CALENDAR_SYNC_MINUTES"] == 20

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from intake import create_app
 from intake.clock import now_utc
 from intake.extensions import db
 from intake.health import WorkerJob
@@ -68,8 +69,6 @@ def test_healthz_notices_a_worker_that_went_quiet(app, client):
 
 
 def test_healthz_answers_503_when_the_database_is_gone(app, client, tmp_path):
-    from intake import create_app
-
     gone = create_app({"TESTING": True, "SECRET_KEY": "x",
                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/no/such/dir/db"})
     response = gone.test_client().get("/healthz")

@@ -2,7 +2,7 @@
 
 from datetime import date, time
 
-from intake.matching import Candidate, Wish, rank, wanted_modalities
+from intake.matching import Candidate, Wish, _join, rank, score, time_buckets, wanted_modalities
 from intake.scheduling.slots import HoursRange
 
 TODAY = date(2026, 12, 1)
@@ -104,8 +104,6 @@ def test_weekend_and_weekday_preferences():
 
 def buckets(*hours, zone="UTC"):
     """Return the time buckets of hours given as (weekday, start, end) in UTC."""
-    from intake.matching import time_buckets
-
     return time_buckets(therapist(1, ["emdr"], hours=hours, zone="UTC"), zone, TODAY)
 
 
@@ -135,8 +133,6 @@ def test_time_buckets_start_and_end_on_the_hour_named():
 
 
 def test_time_buckets_follow_the_clients_daylight_saving_time():
-    from intake.matching import time_buckets
-
     # Mondays 10:00–11:00 UTC: 05:00 in New York in winter (too early), 06:00 from 8 March.
     utc_mornings = therapist(1, ["emdr"], hours=((0, "10:00", "11:00"),), zone="UTC")
     assert time_buckets(utc_mornings, "America/New_York", date(2026, 3, 2)) == {"weekday"}
@@ -145,8 +141,6 @@ def test_time_buckets_follow_the_clients_daylight_saving_time():
 
 
 def test_the_score_adds_each_rule_s_points():
-    from intake.matching import score
-
     # Not sure, with two concerns: a point per fitting modality, three per shared concern,
     # two per preferred time covered, a quarter less per appointment already booked.
     person = therapist(1, ["emdr", "cft", "couples"], concerns=["trauma", "shame"],
@@ -164,8 +158,6 @@ def test_the_score_adds_each_rule_s_points():
 
 
 def test_reasons_say_the_format_language_and_room_in_plain_words():
-    from intake.matching import score
-
     person = therapist(1, ["couples"], languages=["en", "es", "uk"],
                        formats=["in_person", "telehealth"], load=2)
     assert score(person, Wish("couples", format="in_person", language="es"), TODAY).reasons == [
@@ -179,7 +171,5 @@ def test_reasons_say_the_format_language_and_room_in_plain_words():
 
 
 def test_lists_read_as_plain_english():
-    from intake.matching import _join
-
     assert _join([]) == "" and _join(["shame"]) == "shame"
     assert _join(["a", "b"]) == "a and b" and _join(["a", "b", "c"]) == "a, b and c"

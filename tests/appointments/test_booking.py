@@ -1,12 +1,14 @@
 """Booking: review, hold, confirm-or-wait, one booking per time, kind pages when it can't be."""
 
+import re
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import unescape
 
 import pytest
 import requests
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from intake.appointments.models import Appointment
 from intake.clock import now_utc
@@ -28,8 +30,6 @@ def review_first_time(client, reference, slug=None):
 
 
 def book_url(review_page):
-    import re
-
     return re.search(r'<form method="post" action="([^"]+)"', review_page.text).group(1)
 
 
@@ -119,7 +119,6 @@ def test_out_of_hours_and_off_grid_times_are_refused(client, demo):
     reference = fill_intake(client)
     review = review_first_time(client, reference, "sam-whitaker")
     start = hidden_inputs(review.text)["start"]
-    from datetime import datetime
 
     offered = datetime.fromisoformat(start)
     for bad in (offered + timedelta(minutes=7), offered.replace(hour=(offered.hour + 12) % 24)):
@@ -157,8 +156,6 @@ def test_week_navigation_with_htmx_and_plain_links(client, demo):
 
 @both_databases
 def test_the_database_itself_refuses_a_second_booking_of_the_same_time(client, demo):
-    from sqlalchemy.exc import IntegrityError
-
     reference = fill_intake(client)
     review = review_first_time(client, reference, "sam-whitaker")
     client.post(book_url(review), data=hidden_inputs(review.text))
@@ -182,8 +179,6 @@ def test_the_database_itself_refuses_a_second_booking_of_the_same_time(client, d
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgres_refuses_overlapping_times_with_different_starts(client, demo):
-    from sqlalchemy.exc import IntegrityError
-
     therapist = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
     fill_intake(client)
     intake_id = db.session.scalar(sa.text("select id from intake"))

@@ -4,9 +4,11 @@ given back). A change that is not allowed changes nothing and sends nothing."""
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace as Obj
 
 import pytest
 import sqlalchemy as sa
+from icalendar import Calendar
 
 from intake.appointments import services
 from intake.appointments.models import Appointment, Proposal
@@ -535,8 +537,6 @@ def test_an_offered_time_taken_meanwhile_is_refused_kindly(app, demo, clock):
 
 def invite_of(row):
     """Return the VEVENT of an outbox email's invite."""
-    from icalendar import Calendar
-
     for part in parse(row).walk():
         if part.get_content_type() == "text/calendar":
             return Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
@@ -615,8 +615,6 @@ def test_a_decline_without_a_note_has_none(app, demo, clock):
 
 
 def test_how_they_meet_follows_the_client_then_what_the_therapist_offers():
-    from types import SimpleNamespace as Obj
-
     online_only, office_only = Obj(formats=["telehealth"]), Obj(formats=["in_person"])
     both = Obj(formats=["in_person", "telehealth"])
     assert services.meeting_format(Obj(format="in_person"), online_only) == "in_person"

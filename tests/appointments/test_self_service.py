@@ -12,7 +12,7 @@ from intake.appointments import services
 from intake.appointments.models import Appointment
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
-from tests.helpers import book_directly
+from tests.helpers import book_directly, sign_in
 
 
 def manage_path(message) -> str:
@@ -99,7 +99,6 @@ def test_inside_the_window_changes_become_requests_to_the_front_desk(
     assert kept.status == "confirmed" and kept.change_request == "cancel"
     assert deliver_due().sent == 0  # nothing sent to anyone yet
     desk = make_user("front_desk")
-    from tests.helpers import sign_in
 
     staff = app.test_client()
     sign_in(staff, desk.email)

@@ -8,11 +8,14 @@ import re
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from intake import links
+from intake.appointments import services
 from intake.appointments.models import Appointment
 from intake.config import HTMX_URL
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
-from tests.helpers import axe_violations
+from intake.scheduling.services import next_open_times
+from tests.helpers import axe_violations, book_directly
 
 A11Y = {}
 
@@ -217,11 +220,6 @@ def test_a_person_at_risk_sees_help_at_once_and_can_ask_for_a_call(
 def test_the_clients_own_appointment_pages_work_and_are_accessible(
     app, live_server, open_context, demo
 ):
-    from intake import links
-    from intake.appointments import services
-    from intake.scheduling.services import next_open_times
-    from tests.helpers import book_directly
-
     appointment = book_directly("maya-chen")
     proposal_for = book_directly("sam-whitaker", email="p@client.example")
     proposal = services.propose(proposal_for.id, next_open_times(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
+import caldav
 import pytest
 import sqlalchemy as sa
 
@@ -17,7 +18,7 @@ from intake.calendars.models import BusyInterval, ExternalCalendar
 from intake.extensions import db
 from intake.scheduling.services import open_times
 from intake.worker import run_pass
-from tests.helpers import free_port, maya, rebind
+from tests.helpers import free_port, maya, rebind, sign_in, token
 
 NOW = datetime(2027, 3, 1, 12, tzinfo=UTC)  # a Monday; New York changes clocks on 14 March
 
@@ -151,8 +152,6 @@ def test_an_ics_address_blocks_exactly_its_busy_times(app, demo, ics_server):
 
 
 def test_a_caldav_calendar_blocks_exactly_its_busy_times(app, demo, radicale):
-    import caldav
-
     with caldav.DAVClient(url=radicale, username="maya", password="x") as client:
         calendar = client.principal().make_calendar(name="Work")
         for part in CALENDAR.split("BEGIN:VEVENT")[1:]:
@@ -221,8 +220,6 @@ def test_broken_calendars_get_a_clear_status_and_the_worker_keeps_going(
 
 def test_the_therapist_page_shows_status_and_errors_in_plain_words(app, client, demo,
                                                                    make_user, ics_server):
-    from tests.helpers import sign_in, token
-
     base, _ = ics_server
     user = make_user("therapist", "maya-chen")
     sign_in(client, user.email)
@@ -253,15 +250,13 @@ def test_a_name_that_turns_private_after_the_check_is_still_refused(app, ics_ser
 
 
 def test_an_event_repeating_every_second_is_refused_quickly():
-    import time as clock
-
     body = (CALENDAR.split("BEGIN:VEVENT")[0] + "BEGIN:VEVENT\r\nUID:flood@example.org\r\n"
             "DTSTAMP:20270201T000000Z\r\nDTSTART:20270301T000000Z\r\n"
             "DTEND:20270301T000001Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
-    started = clock.monotonic()
+    started = time.monotonic()
     with pytest.raises(busy.CalendarProblem, match="far more events"):
         busy.busy_from_ics(body.encode(), NOW, NOW + busy.AHEAD, "America/New_York")
-    assert clock.monotonic() - started < 20
+    assert time.monotonic() - started < 20
     # A calendar's ordinary repeating events are all read.
     assert busy.busy_from_ics(CALENDAR.encode(), NOW, NOW + busy.AHEAD,
                                  "America/New_York") == EXPECTED_UTC

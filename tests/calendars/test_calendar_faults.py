@@ -20,6 +20,7 @@ import tracemalloc
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import caldav
 import pytest
 import sqlalchemy as sa
 from markupsafe import escape
@@ -441,7 +442,6 @@ def test_calendars_that_never_answer_take_only_the_pass_budget_and_wait_their_tu
 
 
 def test_a_caldav_answer_over_the_byte_cap_is_refused(app, demo, radicale):  # noqa: F811
-    import caldav
 
     soon = now_utc().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
     with caldav.DAVClient(url=radicale, username="maya", password="x") as dav:

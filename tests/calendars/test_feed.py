@@ -12,7 +12,9 @@ from icalendar import Calendar
 from intake.appointments import services
 from intake.audit import AuditEvent
 from intake.calendars import feeds
-from intake.extensions import db
+from intake.extensions import db, limiter
+from intake.mail.models import OutboxMessage
+from intake.staff.accounts import set_active
 from tests.helpers import book_directly, sign_in, token
 
 
@@ -84,8 +86,6 @@ def test_rotation_stops_the_old_address_and_is_audited(app, client, demo, make_u
 
 
 def test_disabling_the_account_revokes_the_feed(app, client, demo, make_user):
-    from intake.staff.accounts import set_active
-
     admin = make_user("admin")
     user = make_user("therapist", "maya-chen")
     therapist_token = feeds.rotate(user.therapist_id, user.id)
@@ -96,8 +96,6 @@ def test_disabling_the_account_revokes_the_feed(app, client, demo, make_user):
 
 
 def test_therapists_who_subscribe_can_turn_off_invite_emails(app, client, demo, make_user):
-    from intake.mail.models import OutboxMessage
-
     user = make_user("therapist", "maya-chen")
     sign_in(client, user.email)
     url = "/staff/therapists/maya-chen/calendar"
@@ -113,8 +111,6 @@ def limited(settings):
 
 
 def test_the_feed_is_rate_limited(limited, app, demo):
-    from intake.extensions import limiter
-
     limiter.reset()
     public = app.test_client()
     codes = [public.get("/feeds/unknown.ics").status_code for _ in range(4)]

@@ -6,7 +6,14 @@ import pytest
 import vobject
 from icalendar import Calendar
 
-from intake.calendars.invites import CANCEL, REQUEST, InviteData, Party, build_invite
+from intake.calendars.invites import (
+    CANCEL,
+    REQUEST,
+    InviteData,
+    Party,
+    build_calendar_file,
+    build_invite,
+)
 
 
 def data(**changes):
@@ -100,8 +107,6 @@ def test_every_property_of_the_event_is_what_the_appointment_says():
 
 
 def test_the_add_to_calendar_file_is_the_event_alone_with_the_invites_uid():
-    from intake.calendars.invites import build_calendar_file
-
     raw = build_calendar_file(data(status="CONFIRMED", sequence=2))
     cal, parsed = parse_both(raw)
     assert "METHOD" not in cal

@@ -1,14 +1,20 @@
 """The intake through the web: steps, errors beside fields, what was typed kept, safety first."""
 
 import re
+from email import message_from_bytes
+from email.policy import default
 from html import unescape
 
 import pytest
 import sqlalchemy as sa
 
-from intake.extensions import db
+from intake.appointments.models import Appointment
+from intake.clock import now_utc
+from intake.extensions import db, limiter
 from intake.intakes.models import Intake
 from intake.mail.models import OutboxMessage
+from intake.scheduling.services import next_open_times
+from intake.therapists.models import Therapist
 from tests.helpers import GOOD_ANSWERS, fill_intake, post_step
 
 HTMX = {"HX-Request": "true"}
@@ -113,9 +119,6 @@ def test_risk_stops_self_booking_shows_help_at_once_and_alerts_staff_minimally(c
     (alert,) = db.session.scalars(sa.select(OutboxMessage)).all()
     assert alert.recipient == "frontdesk@harbor.example"
     assert alert.subject == "Urgent intake received"
-    from email import message_from_bytes
-    from email.policy import default
-
     text = message_from_bytes(alert.raw, policy=default).get_body(("plain",)).get_content()
     assert "An urgent intake arrived" in text
     assert "yes" not in text.lower() and "safety" not in text.lower()  # no answers
@@ -123,11 +126,6 @@ def test_risk_stops_self_booking_shows_help_at_once_and_alerts_staff_minimally(c
     match = client.get(f"/intake/{intake.reference}/match")
     assert match.status_code == 302 and "/support" in match.headers["Location"]
     # Nor by posting the booking form straight to the server.
-    from intake.appointments.models import Appointment
-    from intake.clock import now_utc
-    from intake.scheduling.services import next_open_times
-    from intake.therapists.models import Therapist
-
     maya = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
     (slot,) = next_open_times(maya, now_utc(), 1)
     for page in (f"/intake/{intake.reference}/times/maya-chen",
@@ -222,8 +220,6 @@ def with_limits(settings):
 
 
 def test_repeated_posts_from_one_address_are_slowed_down(with_limits, client):
-    from intake.extensions import limiter
-
     limiter.reset()
     codes = [post_step(client, 0, GOOD_ANSWERS).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]

@@ -24,6 +24,7 @@ from aiosmtpd.controller import Controller
 from intake.clock import now_utc
 from intake.database import unit_of_work
 from intake.extensions import db
+from intake.mail import delivery
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
 from tests.helpers import ROOT, free_port, wait_for
@@ -275,8 +276,6 @@ def test_renewing_a_lease_keeps_a_long_send_to_one_worker(app, server):
 
 
 def test_retries_wait_twice_as_long_each_time_up_to_an_hour_with_jitter():
-    from intake.mail import delivery
-
     for attempt, base in enumerate([30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600], 1):
         waits = [delivery.backoff(attempt).total_seconds() for _ in range(60)]
         assert base * 0.8 <= min(waits) and max(waits) <= base * 1.2, attempt  # ± 20%

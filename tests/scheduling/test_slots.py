@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.scheduling.slots import HoursRange, Rules, open_slots
+from intake.scheduling.slots import HoursRange, Rules, open_slots, within_hours, working_intervals
 
 NY = "America/New_York"
 LONDON = "Europe/London"
@@ -246,8 +246,6 @@ def test_only_times_starting_inside_the_window_are_returned():
 
 
 def test_within_hours_means_wholly_inside_one_working_range():
-    from intake.scheduling.slots import within_hours
-
     hours = [HoursRange(0, time(9), time(12)), HoursRange(0, time(13), time(17))]
 
     def inside(start, end):
@@ -266,8 +264,6 @@ def test_within_hours_means_wholly_inside_one_working_range():
 
 
 def test_working_intervals_are_those_that_touch_the_window_in_utc():
-    from intake.scheduling.slots import working_intervals
-
     hours = [HoursRange(0, time(9), time(12)), HoursRange(1, time(10), time(10))]  # Tue: none
 
     def on_monday(start, end):

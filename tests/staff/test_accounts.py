@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from intake.audit import AuditEvent
-from intake.extensions import db
+from intake.extensions import db, limiter
 from intake.staff import accounts
 from intake.staff.models import StaffSession, User
 from tests.helpers import PASSWORD, sign_in, token
@@ -48,8 +48,6 @@ def limited(settings):
 
 
 def test_repeated_failures_get_429_per_account_then_per_address(limited, client, make_user):
-    from intake.extensions import limiter
-
     limiter.reset()
     user = make_user("front_desk")
     codes = [sign_in(client, user.email, "wrong password!!").status_code for _ in range(4)]

@@ -1,5 +1,6 @@
 """The front desk's decisions, through the real SMTP server and an independent parser."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,16 @@ from intake.intakes.models import Intake
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
 from intake.worker import run_pass
-from tests.helpers import GOOD_ANSWERS, book_first_time, post_step, sign_in, token
+from tests.helpers import (
+    GOOD_ANSWERS,
+    book_directly,
+    book_first_time,
+    hidden_inputs,
+    post_step,
+    sign_in,
+    slot_links,
+    token,
+)
 
 
 def invite_of(message):
@@ -117,7 +127,6 @@ def test_declining_frees_the_time_cancels_and_tells_the_client_kindly(
 
 def test_proposing_another_time_and_the_client_accepting_it(client, app, desk, held, smtp):
     page = client.get("/staff/")
-    import re
 
     offered = re.search(r'name="start" value="([^"]+)"', page.text).group(1)
     client.post(f"/staff/appointments/{held.id}/propose",
@@ -221,8 +230,6 @@ def test_failed_emails_are_shown_and_can_be_retried(client, desk, held, smtp):
 
 
 def test_cancelling_a_confirmed_appointment_withdraws_both_invites(client, desk, demo, smtp):
-    from tests.helpers import book_directly
-
     confirmed = book_directly("maya-chen")
     deliver_due()
     response = client.post(f"/staff/appointments/{confirmed.id}/cancel",
@@ -240,10 +247,6 @@ def test_cancelling_a_confirmed_appointment_withdraws_both_invites(client, desk,
 def test_choosing_another_time_instead_of_an_offer_withdraws_the_old_request(
     client, app, desk, held, smtp
 ):
-    import re
-
-    from tests.helpers import hidden_inputs, slot_links
-
     offered = re.search(r'name="start" value="([^"]+)"', client.get("/staff/").text).group(1)
     client.post(f"/staff/appointments/{held.id}/propose",
                 data={"csrf_token": token(client), "start": offered})

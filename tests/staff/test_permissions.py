@@ -1,10 +1,15 @@
 """Who may do what: every staff route against every role, enforced on the server."""
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 import sqlalchemy as sa
 
+from intake.appointments.models import Appointment
 from intake.extensions import db
 from intake.mail.models import OutboxMessage
+from intake.scheduling.services import next_open_times
 from tests.helpers import book_directly, sign_in
 
 ROLES = ["anonymous", "admin", "front_desk", "therapist"]
@@ -64,7 +69,6 @@ def world(app, client, demo, make_user):
         OutboxMessage.appointment_id == own.id))
     db.session.execute(sa.update(OutboxMessage).values(status="failed"))
     db.session.commit()
-    from intake.scheduling.services import next_open_times
 
     slot = next_open_times(own.therapist, own.created_at, 1)[0].starts_at.isoformat()
     values = {"own": own.id, "other": other.id, "own_intake": own.intake_id,
@@ -131,11 +135,6 @@ SEEN = [
 
 
 def test_each_role_sees_exactly_whose_clients_it_may(app, world):
-    from datetime import timedelta
-    from zoneinfo import ZoneInfo
-
-    from intake.appointments.models import Appointment
-
     users, values = world
 
     def monday(appointment_id):

@@ -1,6 +1,7 @@
 """Therapists' own settings: bad input changes nothing; open times change at once."""
 
 from datetime import timedelta
+from io import BytesIO
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,8 +117,6 @@ def test_time_off_rules(client, maya):
 
 
 def test_photo_must_be_a_small_image(client, maya):
-    from io import BytesIO
-
     url = "/staff/therapists/maya-chen"
 
     def post(data, name):
