@@ -132,6 +132,8 @@ def test_each_change_is_allowed_only_from_its_states(app, demo, clock, make_user
         assert now == {**before, "emails": now["emails"], "audit": now["audit"]}
         return
     assert now["status"] == after and now["sequence"] == before["sequence"] + 1
+    # The practice's decision keeps the client's earlier links working: they show the new state.
+    assert now["version"] == before["version"]
     a = db.session.get(Appointment, appointment.id)
     therapist = a.therapist
     if after in ("declined", "cancelled"):
@@ -549,6 +551,7 @@ def emails_of(appointment_id):
 
 
 def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock):
+    clock.advance(timedelta(hours=1))  # the app's clock, not the machine's, stamps the invites
     appointment = book_directly("maya-chen")  # online: the intake asked for telehealth
     cfg = app.config
     emails = emails_of(appointment.id)
@@ -557,6 +560,8 @@ def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock)
     assert str(therapist["SUMMARY"]) == "Consultation: A. M."
     for event in (client, therapist):
         assert str(event["UID"]) == appointment.uid and event["STATUS"] == "CONFIRMED"
+        assert (event.decoded("DTSTART"), event.decoded("DTEND")) == (
+            appointment.starts_at, appointment.ends_at)
         assert str(event["LOCATION"]) == "Online (video): the link comes by email before the " \
                                          "session"
         assert str(event["DESCRIPTION"]) == (

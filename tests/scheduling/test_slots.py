@@ -189,6 +189,16 @@ def test_the_buffer_is_kept_after_busy_time_and_between_offered_times():
     assert monday_slots(length=60, buffer=0) == ["09:00", "10:00", "11:00"]
 
 
+def test_the_buffer_is_kept_between_ranges_that_meet():
+    # 09:00–10:00 then 10:00–11:00: the first range's consultation ends at 10:00, so the second
+    # range's first one would leave no buffer after it.
+    meeting = [*weekdays("09:00", "10:00", [0]), *weekdays("10:00", "11:00", [0])]
+    now_at = at(NY, 2026, 6, 1, 8, 0)
+    slots = open_slots(meeting, rules(length=60, buffer=15), [], now_at,
+                       at(NY, 2026, 6, 1, 0, 0), at(NY, 2026, 6, 2, 0, 0))
+    assert [s.starts_at.astimezone(ZoneInfo(NY)).strftime("%H:%M") for s in slots] == ["09:00"]
+
+
 def test_a_start_after_busy_time_is_rounded_up_to_the_quarter_hour():
     assert monday_slots(hours=("09:00", "10:00"), busy=[((9, 0), (9, 10))], length=30) == [
         "09:15"]
