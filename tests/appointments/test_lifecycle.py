@@ -12,6 +12,7 @@ from icalendar import Calendar
 
 from intake.appointments import services
 from intake.appointments.models import Appointment, Proposal
+from intake.appointments.services import booking, changes
 from intake.audit import AuditEvent
 from intake.clock import now_utc
 from intake.extensions import db
@@ -295,6 +296,73 @@ def test_links_of_ended_appointments_change_nothing(app, demo, clock):
             services.request_change(appointment.id, version, "cancel")
         assert snapshot(appointment.id) == before, state
 
+
+
+def test_a_client_change_judges_the_window_at_the_time_it_is_given(app, demo, clock):
+    """A change made with an explicit `now` (as the manage page's request would pass down) is
+    judged at that instant, not at whatever the app's clock says by the time it runs."""
+    appointment, version = client_state(clock)  # the app's clock: two days before
+    inside = appointment.starts_at - timedelta(hours=1)
+    with pytest.raises(services.StateError, match="^It's too close to the appointment"):
+        services.cancel_by_client(appointment.id, version, inside)
+    assert services.cancel_or_ask_desk(appointment.id, version, inside) is False
+    db.session.expire_all()
+    a = db.session.get(Appointment, appointment.id)
+    assert (a.status, a.change_request, a.change_requested_at) == ("confirmed", "cancel", inside)
+    later = clock.now() + timedelta(minutes=7)  # still outside the window
+    assert services.cancel_or_ask_desk(appointment.id, version, later) is True
+    db.session.expire_all()
+    a = db.session.get(Appointment, appointment.id)
+    assert (a.status, a.ended_at) == ("cancelled", later)
+
+
+def test_a_booking_that_loses_the_race_at_the_database_is_told_kindly(app, demo, clock,
+                                                                       monkeypatch):
+    """Both checked the time while it was open; the database refuses the second one's row."""
+    first = book_directly("maya-chen")
+    before = snapshot(first.id)
+    emails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
+    monkeypatch.setattr(booking, "is_open", lambda *args, **kwargs: True)
+    answers = {**GOOD_ANSWERS, "email": "second@client.example"}
+    answers["consent_contact"] = answers["consent_privacy"] = True
+    second = submit(answers, "no")
+    with pytest.raises(services.TimeTaken, match="^Someone booked that time a moment ago.$"):
+        services.book(second, first.therapist, first.starts_at, "second-booking-key-123")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == emails
+    assert snapshot(first.id) == before
+
+
+def test_the_same_booking_sent_twice_at_once_books_once(app, demo, clock, monkeypatch):
+    """The second copy passed the "already booked with this key?" check before the first
+    committed; the database refuses its row and it is answered with the first booking."""
+    first = book_directly("maya-chen")
+    emails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
+    real_by_key = booking._by_key
+    looks = []
+
+    def not_committed_yet(key):
+        looks.append(key)
+        return None if len(looks) == 1 else real_by_key(key)
+
+    monkeypatch.setattr(booking, "_by_key", not_committed_yet)
+    monkeypatch.setattr(booking, "is_open", lambda *args, **kwargs: True)
+    again = services.book(first.intake, first.therapist, first.starts_at, first.idempotency_key)
+    assert (again.appointment.id, again.created) == (first.id, False)
+    assert looks == [first.idempotency_key, first.idempotency_key]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == emails
+
+
+def test_a_reschedule_that_loses_the_race_at_the_database_is_told_kindly(app, demo, clock,
+                                                                         monkeypatch):
+    appointment, version = client_state(clock)
+    other = book_directly("sam-whitaker", email="other@client.example")
+    before = snapshot(appointment.id)
+    monkeypatch.setattr(changes, "is_open", lambda *args, **kwargs: True)
+    with pytest.raises(services.TimeTaken, match="^Someone booked that time a moment ago.$"):
+        services.reschedule(appointment.id, version, other.starts_at)
+    assert snapshot(appointment.id) == before
 
 # ---------------------------------------------------------------- offers of another time
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from intake.appointments import services
 from intake.extensions import db
@@ -73,3 +74,30 @@ def test_two_workers_at_once_send_one_reminder(app, demo, smtp, clock):
     assert errors == []
     deliver_due()
     assert len(reminders(smtp)) == 1
+
+
+def test_a_reminder_pass_writes_nothing_for_appointments_that_are_not_due(app, demo, clock):
+    """Held requests and appointments already reminded are left out by the query itself: a pass
+    over many of them claims (writes) none, however many there are."""
+    booked = [book_directly("maya-chen", email=f"c{i}@client.example") for i in range(6)]
+    clock.set(min(a.starts_at for a in booked) - timedelta(hours=1))
+    assert max(a.starts_at for a in booked) <= clock.now() + timedelta(hours=24)  # all in reach
+    for i, appointment in enumerate(booked):
+        row = db.session.get(type(appointment), appointment.id)
+        if i % 2:
+            row.reminder_sent_at = clock.now()
+        else:
+            row.status = "held"
+    db.session.commit()
+    writes = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            writes.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert services.send_reminders() == 0
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert writes == []
