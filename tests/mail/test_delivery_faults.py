@@ -91,7 +91,12 @@ def queue(*recipients: str) -> list[str]:
 
 
 def rows() -> dict[str, OutboxMessage]:
-    db.session.expire_all()
+    """Return the outbox rows as the workers left them, by recipient.
+
+    The read transaction ends first: a poll must not keep reading an earlier snapshot (SQLite in
+    WAL mode shows an open read transaction the database as it was when it began).
+    """
+    db.session.rollback()
     return {r.recipient: r for r in db.session.scalars(sa.select(OutboxMessage))}
 
 
