@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import available_timezones
 
+from markupsafe import Markup, escape
 from wtforms import SelectChoice, SelectMultipleField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -25,6 +26,29 @@ def timezone_choices() -> list[tuple[str, str]]:
     """Return every IANA zone name as (value, label), sorted, for the time-zone picker."""
     zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
     return [("UTC", "UTC"), *[(z, z.replace("_", " ")) for z in zones]]
+
+
+@cache
+def timezone_options() -> list[SelectChoice]:
+    """Return the time-zone picker's choices for a form field (made once per process)."""
+    return options(timezone_choices())
+
+
+@cache
+def _zone_option_tags() -> dict[str, str]:
+    """Return each zone's escaped `<option>` element, by zone, in the picker's order."""
+    return {value: f'<option value="{escape(value)}">{escape(label)}</option>'
+            for value, label in timezone_choices()}
+
+
+def zone_options(selected: str) -> Markup:
+    """Return the time-zone picker's `<option>` elements with `selected` chosen."""
+    tags = _zone_option_tags()
+    chosen = tags.get(selected)
+    joined = "".join(tags.values())
+    if chosen is not None:
+        joined = joined.replace(chosen, chosen.replace("<option ", "<option selected ", 1), 1)
+    return Markup(joined)  # noqa: S704  (built only from escaped zone names)
 
 
 class MultiCheckboxField(SelectMultipleField):

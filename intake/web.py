@@ -21,7 +21,7 @@ from .calendars.views import bp as feeds_bp
 from .cli import register
 from .database import install_sqlite_locking
 from .extensions import csrf, db, limiter, mail, migrate
-from .forms import timezone_choices
+from .forms import zone_options
 from .htmx import is_htmx
 from .intakes import views as intakes
 from .mail.views import bp as mail_bp
@@ -65,7 +65,7 @@ def init_app(app: Flask) -> None:
 
     logs.install()
     formatting.register(app)
-    app.add_template_global(timezone_choices)
+    app.add_template_global(zone_options)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -43,6 +43,10 @@ class Appointment(db.Model):
             sqlite_where=ACTIVE_SQL, postgresql_where=ACTIVE_SQL,
         ),
         sa.Index("ix_appointment_therapist_window", "therapist_id", "starts_at"),
+        # The coming days across every therapist (their loads, reminders).
+        sa.Index("ix_appointment_starts_at", "starts_at"),
+        # When a therapist's consultations last changed: their feed's ETag.
+        sa.Index("ix_appointment_therapist_changed", "therapist_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -25,8 +26,8 @@ from ..forms import parse_start
 from ..htmx import is_htmx
 from ..intakes.access import intake_or_404, support_instead
 from ..intakes.models import Intake
-from ..scheduling.services import is_open, next_open_times, week_of_times
-from ..scheduling.weeks import monday_of
+from ..scheduling.services import is_open, next_open_times, upcoming_times
+from ..scheduling.weeks import monday_of, week_of
 from ..therapists.access import therapist_or_404
 from ..therapists.models import Therapist
 from . import services
@@ -52,26 +53,34 @@ def _choosing(reference: str, slug: str) -> tuple[Intake, Therapist, str]:
 
 @bp.get("/times/<slug>")
 def times(reference: str, slug: str):
-    """Return a week of the therapist's open times in the client's zone (partial for htmx)."""
+    """Return a week of the therapist's open times in the client's zone (partial for htmx);
+    without a week asked for, the first week that has any."""
     intake, therapist, zone = _choosing(reference, slug)
     now = now_utc()
-    monday = monday_of(request.args.get("week"), now.astimezone(ZoneInfo(zone)).date())
-    week = week_of_times(therapist, zone, monday, now)
-    if week["count"] == 0 and not request.args.get("week"):
-        soonest = next_open_times(therapist, now, 1)
-        if soonest:
-            first = soonest[0].starts_at.astimezone(ZoneInfo(zone)).date()
-            week = week_of_times(therapist, zone, monday_of(None, first), now)
+    slots = upcoming_times([therapist], now)[therapist.id]
+    asked = request.args.get("week")
+    monday = monday_of(asked, now.astimezone(ZoneInfo(zone)).date())
+    week = week_of(slots, zone, monday, now, timedelta(days=therapist.horizon_days))
+    if week["count"] == 0 and not asked and slots:
+        first = slots[0].starts_at.astimezone(ZoneInfo(zone)).date()
+        week = week_of(slots, zone, monday_of(None, first), now,
+                       timedelta(days=therapist.horizon_days))
+    review_href = url_for("appointments.review", reference=reference, slug=slug, tz=zone)
     context = {
         "intake": intake, "therapist": therapist, "zone": zone, "week": week,
         "week_href": lambda d: url_for("appointments.times", reference=reference, slug=slug,
                                        week=d.isoformat(), tz=zone),
-        "slot_href": lambda slot: url_for("appointments.review", reference=reference,
-                                          slug=slug, start=slot.starts_at.isoformat(), tz=zone),
+        # One url_for per page, not per time: each time adds only its own start.
+        "slot_href": lambda slot: f"{review_href}&start={_start_param(slot.starts_at)}",
     }
     if is_htmx():
         return render_template("appointments/_week.html", **context)
     return render_template("appointments/times.html", **context)
+
+
+def _start_param(starts_at) -> str:
+    """Return an open time's start as a query value, encoded as `url_for` encodes it."""
+    return quote(starts_at.isoformat(), safe=":")
 
 
 def _unavailable(intake, therapist, zone: str, message: str, status: int):

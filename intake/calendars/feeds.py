@@ -23,12 +23,14 @@ from ..appointments.models import ACTIVE_STATUSES, CONFIRMED, Appointment
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..extensions import db
+from ..intakes.models import Intake, initials_of
 from ..staff.models import User
 from ..therapists.models import Therapist
 from .invites import new_calendar
 
 BACK = timedelta(days=30)
 AHEAD = timedelta(days=365)
+FEED_FORMAT = 1  # raise when what the feed shows of an appointment changes
 
 
 def _token_for(salt: str) -> str:
@@ -68,17 +70,54 @@ def revoke(session, therapist_id: int) -> None:
 
 
 def therapist_for(token: str) -> Therapist | None:
-    """Return the therapist whose feed this token opens, or None (also for disabled accounts)."""
+    """Return the therapist whose feed this token opens, or None (also for disabled accounts).
+
+    One statement: the token's hash is looked up through its unique index.
+    """
     if not token or len(token) > 100:
         return None
-    therapist = db.session.scalar(sa.select(Therapist).where(
-        Therapist.feed_token_hash == _hash(token)))
-    if therapist is None:
-        return None
-    account = db.session.scalar(sa.select(User).where(User.therapist_id == therapist.id))
-    if account is not None and not account.active:
-        return None
-    return therapist
+    disabled = sa.exists().where(User.therapist_id == Therapist.id, User.active.is_(False))
+    return db.session.scalar(sa.select(Therapist).where(
+        Therapist.feed_token_hash == _hash(token), ~disabled))
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """What a conditional request is answered from, without building the feed."""
+
+    etag: str
+    changed: datetime
+
+
+def version_of(therapist: Therapist, now: datetime | None = None) -> FeedVersion:
+    """Return the feed's ETag and when it last changed, from one statement.
+
+    The feed changes when one of the therapist's appointments changes (each change stamps its
+    `updated_at`, read through the (therapist_id, updated_at) index), when the URL is rotated,
+    and when time moves an appointment into or out of the window (the window's first and last
+    starts and its count, read through the (therapist_id, starts_at) index).
+    """
+    now = now or now_utc()
+    mine = Appointment.therapist_id == therapist.id
+    shown = sa.and_(mine, *_window(now))
+    last_change, count, first, last = db.session.execute(sa.select(
+        sa.select(sa.func.max(Appointment.updated_at)).where(mine).scalar_subquery(),
+        sa.select(sa.func.count()).where(shown).scalar_subquery(),
+        sa.select(sa.func.min(Appointment.starts_at)).where(shown).scalar_subquery(),
+        sa.select(sa.func.max(Appointment.starts_at)).where(shown).scalar_subquery(),
+    )).one()
+    base = therapist.feed_rotated_at or therapist.created_at
+    changed = max(base, last_change or base)
+    parts = [FEED_FORMAT, therapist.id, base, changed, count, first, last,
+             current_app.config["PRACTICE_NAME"]]
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+    return FeedVersion(digest, changed)
+
+
+def _window(now: datetime) -> list:
+    """Return the conditions for the appointments a feed shows at `now`."""
+    return [Appointment.status.in_(ACTIVE_STATUSES), Appointment.starts_at >= now - BACK,
+            Appointment.starts_at < now + AHEAD]
 
 
 @dataclass(frozen=True)
@@ -118,25 +157,17 @@ def build_feed(name: str, events: list[FeedEvent]) -> bytes:
     return cal.to_ical()
 
 
-def feed_for(therapist: Therapist, now: datetime | None = None) -> tuple[bytes, datetime]:
-    """Return the therapist's feed and when it last changed."""
+def feed_for(therapist: Therapist, now: datetime | None = None) -> bytes:
+    """Return the therapist's feed: their appointments from BACK ago to AHEAD from now."""
     now = now or now_utc()
-    rows = db.session.scalars(sa.select(Appointment).where(
-        Appointment.therapist_id == therapist.id, Appointment.status.in_(ACTIVE_STATUSES),
-        Appointment.starts_at >= now - BACK, Appointment.starts_at < now + AHEAD)
+    rows = db.session.execute(
+        sa.select(Appointment.uid, Appointment.sequence, Appointment.starts_at,
+                  Appointment.ends_at, Intake.name, Appointment.status, Appointment.id,
+                  Appointment.updated_at)
+        .join(Intake, Intake.id == Appointment.intake_id)
+        .where(Appointment.therapist_id == therapist.id, *_window(now))
         .order_by(Appointment.starts_at)).all()
-    events = [FeedEvent(a.uid, a.sequence, a.starts_at, a.ends_at, a.intake.initials,
-                        a.status == CONFIRMED, links.staff_appointment_url(a.id), a.updated_at)
-              for a in rows]
-    changed = max([therapist.feed_rotated_at or therapist.created_at,
-                   *[a.updated_at for a in rows],
-                   *[a.updated_at for a in _recently_ended(therapist.id, now)]])
-    return build_feed(f"{current_app.config['PRACTICE_NAME']}: consultations", events), changed
-
-
-def _recently_ended(therapist_id: int, now: datetime) -> list[Appointment]:
-    """Return appointments in the window that ended (so a cancel changes Last-Modified)."""
-    return list(db.session.scalars(sa.select(Appointment).where(
-        Appointment.therapist_id == therapist_id,
-        Appointment.status.not_in(ACTIVE_STATUSES),
-        Appointment.starts_at >= now - BACK, Appointment.starts_at < now + AHEAD)))
+    events = [FeedEvent(uid, sequence, starts_at, ends_at, initials_of(name),
+                        status == CONFIRMED, links.staff_appointment_url(appointment_id), stamp)
+              for uid, sequence, starts_at, ends_at, name, status, appointment_id, stamp in rows]
+    return build_feed(f"{current_app.config['PRACTICE_NAME']}: consultations", events)

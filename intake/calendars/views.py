@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.http import is_resource_modified
 
 from ..extensions import limiter
 from . import feeds
@@ -17,12 +18,17 @@ def feed(token: str):
     therapist = feeds.therapist_for(token)
     if therapist is None:
         return Response("Not found\n", status=404, mimetype="text/plain")
-    body, changed = feeds.feed_for(therapist)
-    response = Response(body, mimetype="text/calendar")
+    version = feeds.version_of(therapist)
+    response = Response(mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="consultations.ics"'
-    response.last_modified = changed
-    response.add_etag()
+    response.set_etag(version.etag)
+    response.last_modified = version.changed
     # Calendar servers may keep it, but must ask again (with its ETag) before using it.
     response.cache_control.private = True
     response.cache_control.no_cache = True
-    return response.make_conditional(request)
+    if not is_resource_modified(request.environ, etag=version.etag,
+                                last_modified=version.changed):
+        response.status_code = 304  # decided without building the feed
+        return response
+    response.set_data(feeds.feed_for(therapist))
+    return response

@@ -34,7 +34,7 @@ from ..forms import (
     options,
     single_line,
     strip,
-    timezone_choices,
+    timezone_options,
 )
 
 STORY_MAX = 4000
@@ -134,7 +134,7 @@ class IntakeForm(FlaskForm):
 
     def __init__(self, *args, default_timezone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = options(timezone_choices())
+        self.timezone.choices = timezone_options()
         if not self.timezone.data:
             self.timezone.data = default_timezone
 

@@ -18,6 +18,11 @@ def new_reference() -> str:
     return secrets.token_urlsafe(16)
 
 
+def initials_of(name: str) -> str:
+    """Return a name's initials ("A. B."), at most three."""
+    return " ".join(f"{part[0].upper()}." for part in name.split()[:3] if part)
+
+
 class Intake(db.Model):
     """A submitted intake. Everything here is health information: never put it in an email."""
 
@@ -67,4 +72,4 @@ class Intake(db.Model):
     @property
     def initials(self) -> str:
         """Return the client's initials ("A. B."), the most a calendar or list shows."""
-        return " ".join(f"{part[0].upper()}." for part in self.name.split()[:3] if part)
+        return initials_of(self.name)

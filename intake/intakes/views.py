@@ -21,7 +21,7 @@ from ..clock import now_utc, timed_serializer
 from ..extensions import limiter
 from ..formatting import zone_or
 from ..htmx import is_htmx
-from ..scheduling.services import next_open_times
+from ..scheduling.services import upcoming_times
 from . import services
 from .access import intake_or_404, remember, support_instead
 from .forms import IntakeForm, UrgentContactForm
@@ -151,10 +151,9 @@ def match(reference: str):
     if (support := support_instead(intake)) is not None:
         return support
     now = now_utc()
-    found = [
-        (therapist, match, next_open_times(therapist, now))
-        for therapist, match in matches_for(intake, now.date())
-    ]
+    matched = matches_for(intake, now.date())
+    soonest = upcoming_times([therapist for therapist, _ in matched], now, 3)
+    found = [(therapist, match, soonest[therapist.id]) for therapist, match in matched]
     return render_template("intakes/match.html", intake=intake, found=found,
                            zone=zone_or(request.args.get("tz"), intake.timezone or "UTC"))
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -11,9 +11,9 @@ from ..appointments.models import ACTIVE_STATUSES, OPEN, Appointment, Proposal
 from ..calendars.models import BusyInterval
 from ..extensions import db
 from ..therapists.models import Therapist
-from .models import TimeOff
+from .models import TimeOff, WeeklyHours
 from .slots import HoursRange, Rules, Slot, open_slots
-from .weeks import week_span
+from .weeks import week_of, week_span
 
 # The longest appointment or time off that can reach into a window from before it starts.
 LOOKBACK = timedelta(days=1)
@@ -35,34 +35,61 @@ def hours_for(therapist: Therapist) -> tuple[HoursRange, ...]:
     return tuple(HoursRange(h.weekday, h.starts, h.ends) for h in therapist.hours)
 
 
-def _touching(model, therapist_id: int, start: datetime, end: datetime, *conditions,
-              lookback: timedelta | None = LOOKBACK) -> list:
-    """Return (starts_at, ends_at) rows of `model` for the therapist that touch [start, end),
-    read through its (therapist_id, starts_at) index."""
-    bounds = [model.therapist_id == therapist_id, model.starts_at < end, model.ends_at > start]
+def hours_by_therapist(ids: Collection[int]) -> dict[int, tuple[HoursRange, ...]]:
+    """Return the weekly hours of each therapist in `ids`, read in one statement."""
+    found: dict[int, list[HoursRange]] = {i: [] for i in ids}
+    rows = db.session.execute(
+        sa.select(WeeklyHours.therapist_id, WeeklyHours.weekday, WeeklyHours.starts,
+                  WeeklyHours.ends)
+        .where(WeeklyHours.therapist_id.in_(found))
+        .order_by(WeeklyHours.therapist_id, WeeklyHours.weekday, WeeklyHours.starts))
+    for therapist_id, weekday, starts, ends in rows:
+        found[therapist_id].append(HoursRange(weekday, starts, ends))
+    return {i: tuple(hours) for i, hours in found.items()}
+
+
+def _touching(model, ids: Collection[int], start: datetime, end: datetime, *conditions,
+              lookback: timedelta | None = LOOKBACK) -> sa.Select:
+    """Return a select of (therapist_id, starts_at, ends_at) rows of `model` for the therapists
+    that touch [start, end), read through its (therapist_id, starts_at) index."""
+    bounds = [model.therapist_id.in_(ids), model.starts_at < end, model.ends_at > start]
     if lookback is not None:
         bounds.append(model.starts_at >= start - lookback)
-    return db.session.execute(
-        sa.select(model.starts_at, model.ends_at).where(*bounds, *conditions)).all()
+    return sa.select(model.therapist_id, model.starts_at, model.ends_at).where(
+        *bounds, *conditions)
+
+
+def busy_by_therapist(
+    ids: Collection[int], start: datetime, end: datetime, ignore: int | None = None
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Return each therapist's busy intervals (appointments, open proposals, time off,
+    imported busy times) touching [start, end), read in one statement whatever their number.
+
+    Each part is read through its (therapist_id, starts_at) index, bounded on both sides;
+    `ignore` leaves out one appointment (the one being moved).
+    """
+    ids = sorted(set(ids))
+    found: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    statement = sa.union_all(
+        _touching(Appointment, ids, start, end, Appointment.status.in_(ACTIVE_STATUSES),
+                  Appointment.id != (ignore or 0)),
+        # Time off can be long, so it is bounded by its end rather than by LOOKBACK.
+        _touching(TimeOff, ids, start, end, lookback=None),
+        _touching(Proposal, ids, start, end, Proposal.status == OPEN),
+        _touching(BusyInterval, ids, start, end),
+    )
+    for therapist_id, starts_at, ends_at in db.session.execute(statement):
+        found[therapist_id].append((starts_at, ends_at))
+    return found
 
 
 def busy_between(
     therapist_id: int, start: datetime, end: datetime, ignore: int | None = None
 ) -> list[tuple[datetime, datetime]]:
-    """Return busy intervals (appointments, open proposals, time off, imported busy times)
-    touching [start, end).
-
-    Appointments are read through the (therapist_id, starts_at) index, bounded on both sides;
-    `ignore` leaves out one appointment (the one being moved).
-    """
-    appointments = _touching(Appointment, therapist_id, start, end,
-                             Appointment.status.in_(ACTIVE_STATUSES),
-                             Appointment.id != (ignore or 0))
-    # Time off can be long, so it is bounded by its end rather than by LOOKBACK.
-    off = _touching(TimeOff, therapist_id, start, end, lookback=None)
-    proposed = _touching(Proposal, therapist_id, start, end, Proposal.status == OPEN)
-    imported = _touching(BusyInterval, therapist_id, start, end)
-    return [(s, e) for s, e in [*appointments, *off, *proposed, *imported]]
+    """Return the therapist's busy intervals touching [start, end) (see `busy_by_therapist`)."""
+    return busy_by_therapist([therapist_id], start, end, ignore)[therapist_id]
 
 
 def open_times(
@@ -80,16 +107,42 @@ def open_times(
     return open_slots(hours_for(therapist), rules, busy, now, start, end)
 
 
+def upcoming_times(
+    therapists: Sequence[Therapist], now: datetime, count: int | None = None
+) -> dict[int, list[Slot]]:
+    """Return each therapist's open times from now to the end of their horizon (the first
+    `count` of them when given), by therapist id.
+
+    Two statements whatever the number of therapists: their hours, and their busy times over
+    the longest horizon. Each time is judged exactly as `open_times` judges it.
+    """
+    if not therapists:
+        return {}
+    ids = [t.id for t in therapists]
+    ahead = max(timedelta(days=t.horizon_days) for t in therapists)
+    hours = hours_by_therapist(ids)
+    busy = busy_by_therapist(ids, now - timedelta(days=1), now + ahead + timedelta(days=1))
+    found = {}
+    for therapist in therapists:
+        rules = rules_for(therapist)
+        if count is None:
+            found[therapist.id] = open_slots(hours[therapist.id], rules, busy[therapist.id],
+                                             now, now, now + rules.horizon)
+            continue
+        slots: list[Slot] = []
+        start = now
+        while start < now + rules.horizon and len(slots) < count:
+            end = min(start + timedelta(days=7), now + rules.horizon)
+            slots.extend(open_slots(hours[therapist.id], rules, busy[therapist.id], now,
+                                    start, end))
+            start = end
+        found[therapist.id] = slots[:count]
+    return found
+
+
 def next_open_times(therapist: Therapist, now: datetime, count: int = 3) -> list[Slot]:
-    """Return up to `count` of the therapist's soonest open times, a week at a time."""
-    found: list[Slot] = []
-    start = now
-    limit = now + timedelta(days=therapist.horizon_days)
-    while start < limit and len(found) < count:
-        end = min(start + timedelta(days=7), limit)
-        found.extend(open_times(therapist, start, end, now))
-        start = end
-    return found[:count]
+    """Return up to `count` of the therapist's soonest open times."""
+    return upcoming_times([therapist], now, count)[therapist.id]
 
 
 def is_open(
@@ -103,20 +156,7 @@ def is_open(
 def week_of_times(
     therapist: Therapist, zone: str, monday: date, now: datetime, ignore: int | None = None
 ) -> dict:
-    """Return one week of open times for display: days in `zone`, each with its slots."""
-    tz = ZoneInfo(zone)
+    """Return one week of open times for display (see `weeks.week_of`)."""
     start, end = week_span(monday, zone)
     slots = open_times(therapist, start, end, now, ignore)
-    days = []
-    for offset in range(7):
-        d = monday + timedelta(days=offset)
-        days.append((d, [s for s in slots if s.starts_at.astimezone(tz).date() == d]))
-    today = now.astimezone(tz).date()
-    horizon = (now + timedelta(days=therapist.horizon_days)).astimezone(tz).date()
-    return {
-        "days": days,
-        "monday": monday,
-        "previous": monday - timedelta(days=7) if monday > today else None,
-        "next": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon else None,
-        "count": len(slots),
-    }
+    return week_of(slots, zone, monday, now, timedelta(days=therapist.horizon_days))

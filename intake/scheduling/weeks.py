@@ -1,9 +1,12 @@
-"""Weeks as the pages show them: which Monday was asked for, and a local week in UTC. Pure."""
+"""Weeks as the pages show them: which Monday was asked for, a local week in UTC, and a week
+of open times laid out by day. Pure."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from .slots import Slot
 
 
 def monday_of(asked: str | None, today: date) -> date:
@@ -22,3 +25,25 @@ def week_span(monday: date, zone: str) -> tuple[datetime, datetime]:
     start = datetime.combine(monday, time(0), tzinfo=tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def week_of(slots: list[Slot], zone: str, monday: date, now: datetime,
+            horizon: timedelta) -> dict:
+    """Return the week starting `monday` for display: its days in `zone`, each with the open
+    times of `slots` that start on it, and the weeks before and after when they can hold any
+    (none before this week, none past the horizon)."""
+    tz = ZoneInfo(zone)
+    by_day: dict[date, list[Slot]] = {monday + timedelta(days=n): [] for n in range(7)}
+    for slot in slots:
+        day = slot.starts_at.astimezone(tz).date()
+        if day in by_day:
+            by_day[day].append(slot)
+    today = now.astimezone(tz).date()
+    last = (now + horizon).astimezone(tz).date()
+    return {
+        "days": list(by_day.items()),
+        "monday": monday,
+        "previous": monday - timedelta(days=7) if monday > today else None,
+        "next": monday + timedelta(days=7) if monday + timedelta(days=7) <= last else None,
+        "count": sum(len(day) for day in by_day.values()),
+    }
