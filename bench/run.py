@@ -28,13 +28,8 @@ from intake.intakes.services import submit
 from intake.scheduling.services import open_times
 from intake.therapists.models import Therapist
 
-ANSWERS = {
-    "safety": "no", "concerns": ["conflict"], "story": "", "modality": "couples",
-    "kind": "couple", "partner_name": "R", "partner_agreed": False, "partner_email": "",
-    "format": "telehealth", "language": "en", "times": ["evening"], "timezone": "Europe/London",
-    "name": "Bench Person", "email": "bench@client.example", "phone": "", "discreet": False,
-    "consent_contact": True, "consent_privacy": True,
-}
+from . import http
+from .scale import ANSWERS
 
 
 def _bare_client():
@@ -131,3 +126,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    http.main()

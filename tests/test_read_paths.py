@@ -1,0 +1,133 @@
+"""The pages read most cost the same whatever the size of the practice and of its history, and
+an open time is never shown once it is gone."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from bench.scale import add_history, add_therapists
+from intake.appointments.services import cancel
+from intake.calendars import feeds
+from intake.calendars.models import BusyInterval, ExternalCalendar
+from intake.clock import now_utc
+from intake.extensions import db
+from intake.intakes.models import Intake
+from intake.scheduling.models import TimeOff
+from tests.helpers import book_directly, fill_intake, maya, slot_links
+
+TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
+
+
+@contextmanager
+def statements():
+    """Collect the SQL statements run inside the block (transaction control left out)."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        if statement.strip().upper() not in TRANSACTION_CONTROL:
+            seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
+def therapists_shown(html: str) -> set[str]:
+    """Return the slugs of the therapists whose open times a page links to."""
+    return {re.search(r"/book/([^?]+)\?", link).group(1) for link in slot_links(html)}
+
+
+def test_the_match_page_reads_as_much_for_fifty_therapists_as_for_five(app, client):
+    add_therapists(5)
+    reference = fill_intake(client)
+    with statements() as small:
+        page = client.get(f"/intake/{reference}/match")
+    assert page.status_code == 200 and len(therapists_shown(page.text)) == 3
+    add_therapists(50)
+    for therapist_slug in ("maya-chen-6", "sam-whitaker-9"):
+        book_directly(therapist_slug, email=f"{therapist_slug}@client.example")
+    with statements() as large:
+        page = client.get(f"/intake/{reference}/match")
+    assert page.status_code == 200 and len(therapists_shown(page.text)) == 3
+    assert len(large) == len(small), "\n".join(large)
+
+
+def test_the_times_page_reads_as_much_after_years_of_history(app, client, demo):
+    reference = fill_intake(client)
+    intake_id = db.session.scalar(sa.select(Intake.id).where(Intake.reference == reference))
+    path = f"/intake/{reference}/times/maya-chen"
+    add_history(intake_id, 10, now_utc())
+    with statements() as small:
+        before = client.get(path)
+    add_history(intake_id, 10_000, now_utc(), first=10)
+    book_directly("maya-chen", email="another@client.example")  # and one in the week shown
+    with statements() as large:
+        after = client.get(path)
+    assert len(slot_links(after.text)) == len(slot_links(before.text)) - 1 > 0
+    assert len(large) == len(small), "\n".join(large)
+
+
+def test_a_feed_unchanged_since_the_last_fetch_is_answered_from_two_statements(
+    app, client, demo, make_user
+):
+    user = make_user("therapist", "maya-chen")
+    path = f"/feeds/{feeds.rotate(user.therapist_id, user.id)}.ics"
+    book_directly("maya-chen")
+    with statements() as one:
+        first = client.get(path)
+    for n in range(5):
+        book_directly("maya-chen", email=f"client{n}@client.example")
+    with statements() as six:
+        full = client.get(path)
+    assert full.data.count(b"BEGIN:VEVENT") == 6 and first.data.count(b"BEGIN:VEVENT") == 1
+    assert len(six) == len(one)  # no statement per appointment
+    with statements() as unchanged:
+        again = client.get(path, headers={"If-None-Match": full.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    assert len(unchanged) <= 2, "\n".join(unchanged)
+    assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
+
+
+def test_a_time_is_gone_from_the_page_once_booked_or_covered_and_back_once_freed(
+    app, client, demo
+):
+    reference = fill_intake(client)
+    path = f"/intake/{reference}/times/maya-chen"
+    therapist = maya()
+
+    def first_time() -> str:
+        links = slot_links(client.get(path).text)
+        return re.search(r"start=([^&]+)", links[0]).group(1).replace("%2B", "+")
+
+    shown = first_time()
+    booked = book_directly("maya-chen", email="first@client.example")
+    assert booked.starts_at.isoformat() == shown
+    assert first_time() != shown  # booked: gone at once
+    cancel(booked.id, None)
+    assert first_time() == shown  # cancelled: offered again at once
+
+    starts = booked.starts_at
+    off = TimeOff(therapist_id=therapist.id, starts_at=starts, ends_at=starts + timedelta(hours=1),
+                  note="dentist")
+    db.session.add(off)
+    db.session.commit()
+    assert first_time() != shown  # new time off covers it
+    db.session.delete(off)
+    db.session.commit()
+    assert first_time() == shown
+
+    own = ExternalCalendar(therapist_id=therapist.id, kind="ics", url="https://cal.example/x",
+                           created_at=now_utc())
+    db.session.add(own)
+    db.session.flush()
+    db.session.add(BusyInterval(calendar_id=own.id, therapist_id=therapist.id,
+                                starts_at=starts - timedelta(minutes=5),
+                                ends_at=starts + timedelta(minutes=5)))
+    db.session.commit()
+    assert first_time() != shown  # an imported busy time covers it
