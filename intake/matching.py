@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .choices import (
@@ -102,11 +103,17 @@ def time_buckets(candidate: Candidate, zone: str, today: date) -> set[str]:
     day (morning 6–12, afternoon 12–17, evening 17–22) is covered when any working time falls
     inside it.
     """
+    return set(_buckets(tuple(candidate.hours), candidate.timezone, zone, today))
+
+
+@lru_cache(maxsize=4096)
+def _buckets(hours: tuple[HoursRange, ...], own_zone: str, zone: str,
+             today: date) -> frozenset[str]:
+    """Return `time_buckets` for these hours; remembered, as every match page asks again."""
     start = datetime.combine(today, time(0), tzinfo=UTC)
     tz = ZoneInfo(zone)
     buckets: set[str] = set()
-    for s, e in working_intervals(candidate.hours, candidate.timezone, start,
-                                  start + timedelta(days=7)):
+    for s, e in working_intervals(hours, own_zone, start, start + timedelta(days=7)):
         local_start, local_end = s.astimezone(tz), e.astimezone(tz)
         day = local_start.date()
         while day <= local_end.date():
@@ -117,7 +124,7 @@ def time_buckets(candidate: Candidate, zone: str, today: date) -> set[str]:
                         and local_instant(day, begins, tz) < local_end):
                     buckets.add(name)
             day += timedelta(days=1)
-    return buckets
+    return frozenset(buckets)
 
 
 def score(candidate: Candidate, wish: Wish, today: date) -> Match:

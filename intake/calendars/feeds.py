@@ -69,6 +69,11 @@ def revoke(session, therapist_id: int) -> None:
     therapist.feed_token_hash = None
 
 
+_BY_TOKEN = sa.select(Therapist).where(
+    Therapist.feed_token_hash == sa.bindparam("token_hash"),
+    ~sa.exists().where(User.therapist_id == Therapist.id, User.active.is_(False)))
+
+
 def therapist_for(token: str) -> Therapist | None:
     """Return the therapist whose feed this token opens, or None (also for disabled accounts).
 
@@ -76,9 +81,7 @@ def therapist_for(token: str) -> Therapist | None:
     """
     if not token or len(token) > 100:
         return None
-    disabled = sa.exists().where(User.therapist_id == Therapist.id, User.active.is_(False))
-    return db.session.scalar(sa.select(Therapist).where(
-        Therapist.feed_token_hash == _hash(token), ~disabled))
+    return db.session.scalar(_BY_TOKEN, {"token_hash": _hash(token)})
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,23 @@ class FeedVersion:
 
     etag: str
     changed: datetime
+
+
+def _window() -> list:
+    """Return the conditions for the appointments a feed shows (from `since` to `until`)."""
+    return [Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.starts_at >= sa.bindparam("since"),
+            Appointment.starts_at < sa.bindparam("until")]
+
+
+_MINE = Appointment.therapist_id == sa.bindparam("therapist")
+_SHOWN = sa.and_(_MINE, *_window())
+_VERSION = sa.select(
+    sa.select(sa.func.max(Appointment.updated_at)).where(_MINE).scalar_subquery(),
+    sa.select(sa.func.count()).where(_SHOWN).scalar_subquery(),
+    sa.select(sa.func.min(Appointment.starts_at)).where(_SHOWN).scalar_subquery(),
+    sa.select(sa.func.max(Appointment.starts_at)).where(_SHOWN).scalar_subquery(),
+)
 
 
 def version_of(therapist: Therapist, now: datetime | None = None) -> FeedVersion:
@@ -98,26 +118,14 @@ def version_of(therapist: Therapist, now: datetime | None = None) -> FeedVersion
     starts and its count, read through the (therapist_id, starts_at) index).
     """
     now = now or now_utc()
-    mine = Appointment.therapist_id == therapist.id
-    shown = sa.and_(mine, *_window(now))
-    last_change, count, first, last = db.session.execute(sa.select(
-        sa.select(sa.func.max(Appointment.updated_at)).where(mine).scalar_subquery(),
-        sa.select(sa.func.count()).where(shown).scalar_subquery(),
-        sa.select(sa.func.min(Appointment.starts_at)).where(shown).scalar_subquery(),
-        sa.select(sa.func.max(Appointment.starts_at)).where(shown).scalar_subquery(),
-    )).one()
+    last_change, count, first, last = db.session.execute(
+        _VERSION, {"therapist": therapist.id, "since": now - BACK, "until": now + AHEAD}).one()
     base = therapist.feed_rotated_at or therapist.created_at
     changed = max(base, last_change or base)
     parts = [FEED_FORMAT, therapist.id, base, changed, count, first, last,
              current_app.config["PRACTICE_NAME"]]
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
     return FeedVersion(digest, changed)
-
-
-def _window(now: datetime) -> list:
-    """Return the conditions for the appointments a feed shows at `now`."""
-    return [Appointment.status.in_(ACTIVE_STATUSES), Appointment.starts_at >= now - BACK,
-            Appointment.starts_at < now + AHEAD]
 
 
 @dataclass(frozen=True)
@@ -157,16 +165,20 @@ def build_feed(name: str, events: list[FeedEvent]) -> bytes:
     return cal.to_ical()
 
 
+_FEED = (
+    sa.select(Appointment.uid, Appointment.sequence, Appointment.starts_at, Appointment.ends_at,
+              Intake.name, Appointment.status, Appointment.id, Appointment.updated_at)
+    .join(Intake, Intake.id == Appointment.intake_id)
+    .where(Appointment.therapist_id == sa.bindparam("therapist"), *_window())
+    .order_by(Appointment.starts_at)
+)
+
+
 def feed_for(therapist: Therapist, now: datetime | None = None) -> bytes:
     """Return the therapist's feed: their appointments from BACK ago to AHEAD from now."""
     now = now or now_utc()
     rows = db.session.execute(
-        sa.select(Appointment.uid, Appointment.sequence, Appointment.starts_at,
-                  Appointment.ends_at, Intake.name, Appointment.status, Appointment.id,
-                  Appointment.updated_at)
-        .join(Intake, Intake.id == Appointment.intake_id)
-        .where(Appointment.therapist_id == therapist.id, *_window(now))
-        .order_by(Appointment.starts_at)).all()
+        _FEED, {"therapist": therapist.id, "since": now - BACK, "until": now + AHEAD})
     events = [FeedEvent(uid, sequence, starts_at, ends_at, initials_of(name),
                         status == CONFIRMED, links.staff_appointment_url(appointment_id), stamp)
               for uid, sequence, starts_at, ends_at, name, status, appointment_id, stamp in rows]

@@ -18,11 +18,14 @@ def remember(intake: Intake) -> None:
     session[KEY] = [*refs, intake.reference][-KEEP:]
 
 
+_BY_REFERENCE = sa.select(Intake).where(Intake.reference == sa.bindparam("reference"))
+
+
 def intake_or_404(reference: str) -> Intake:
     """Return the intake if this browser submitted it; otherwise answer 404."""
     if reference not in session.get(KEY, []):
         abort(404)
-    intake = db.session.scalar(sa.select(Intake).where(Intake.reference == reference))
+    intake = db.session.scalar(_BY_REFERENCE, {"reference": reference})
     if intake is None:
         abort(404)
     return intake

@@ -35,28 +35,42 @@ def hours_for(therapist: Therapist) -> tuple[HoursRange, ...]:
     return tuple(HoursRange(h.weekday, h.starts, h.ends) for h in therapist.hours)
 
 
+_HOURS = (
+    sa.select(WeeklyHours.therapist_id, WeeklyHours.weekday, WeeklyHours.starts, WeeklyHours.ends)
+    .where(WeeklyHours.therapist_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(WeeklyHours.therapist_id, WeeklyHours.weekday, WeeklyHours.starts)
+)
+
+
 def hours_by_therapist(ids: Collection[int]) -> dict[int, tuple[HoursRange, ...]]:
     """Return the weekly hours of each therapist in `ids`, read in one statement."""
     found: dict[int, list[HoursRange]] = {i: [] for i in ids}
-    rows = db.session.execute(
-        sa.select(WeeklyHours.therapist_id, WeeklyHours.weekday, WeeklyHours.starts,
-                  WeeklyHours.ends)
-        .where(WeeklyHours.therapist_id.in_(found))
-        .order_by(WeeklyHours.therapist_id, WeeklyHours.weekday, WeeklyHours.starts))
-    for therapist_id, weekday, starts, ends in rows:
+    for therapist_id, weekday, starts, ends in db.session.execute(_HOURS, {"ids": list(found)}):
         found[therapist_id].append(HoursRange(weekday, starts, ends))
     return {i: tuple(hours) for i, hours in found.items()}
 
 
-def _touching(model, ids: Collection[int], start: datetime, end: datetime, *conditions,
-              lookback: timedelta | None = LOOKBACK) -> sa.Select:
+def _touching(model, *conditions, lookback: bool = True) -> sa.Select:
     """Return a select of (therapist_id, starts_at, ends_at) rows of `model` for the therapists
-    that touch [start, end), read through its (therapist_id, starts_at) index."""
-    bounds = [model.therapist_id.in_(ids), model.starts_at < end, model.ends_at > start]
-    if lookback is not None:
-        bounds.append(model.starts_at >= start - lookback)
+    `ids` that touch [start, end), read through its (therapist_id, starts_at) index; with
+    `lookback`, none starting before `since` (start - LOOKBACK) either."""
+    bounds = [model.therapist_id.in_(sa.bindparam("ids", expanding=True)),
+              model.starts_at < sa.bindparam("end"), model.ends_at > sa.bindparam("start")]
+    if lookback:
+        bounds.append(model.starts_at >= sa.bindparam("since"))
     return sa.select(model.therapist_id, model.starts_at, model.ends_at).where(
         *bounds, *conditions)
+
+
+# Built once: only its values change from one page to the next.
+_BUSY = sa.union_all(
+    _touching(Appointment, Appointment.status.in_(ACTIVE_STATUSES),
+              Appointment.id != sa.bindparam("ignore")),
+    # Time off can be long, so it is bounded by its end rather than by LOOKBACK.
+    _touching(TimeOff, lookback=False),
+    _touching(Proposal, Proposal.status == OPEN),
+    _touching(BusyInterval),
+)
 
 
 def busy_by_therapist(
@@ -72,15 +86,9 @@ def busy_by_therapist(
     found: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in ids}
     if not ids:
         return found
-    statement = sa.union_all(
-        _touching(Appointment, ids, start, end, Appointment.status.in_(ACTIVE_STATUSES),
-                  Appointment.id != (ignore or 0)),
-        # Time off can be long, so it is bounded by its end rather than by LOOKBACK.
-        _touching(TimeOff, ids, start, end, lookback=None),
-        _touching(Proposal, ids, start, end, Proposal.status == OPEN),
-        _touching(BusyInterval, ids, start, end),
-    )
-    for therapist_id, starts_at, ends_at in db.session.execute(statement):
+    values = {"ids": ids, "start": start, "end": end, "since": start - LOOKBACK,
+              "ignore": ignore or 0}
+    for therapist_id, starts_at, ends_at in db.session.execute(_BUSY, values):
         found[therapist_id].append((starts_at, ends_at))
     return found
 

@@ -10,10 +10,16 @@ from ..extensions import db
 from ..staff.models import THERAPIST
 from .models import Therapist
 
+_BY_SLUG = sa.select(Therapist).where(Therapist.slug == sa.bindparam("slug"))
+
 
 def therapist_or_404(slug: str, *options) -> Therapist:
     """Return the therapist with this slug (loaded with `options`), or answer 404."""
-    return db.first_or_404(sa.select(Therapist).where(Therapist.slug == slug).options(*options))
+    therapist = db.session.scalar(_BY_SLUG.options(*options) if options else _BY_SLUG,
+                                  {"slug": slug})
+    if therapist is None:
+        abort(404)
+    return therapist
 
 
 def editable_or_404(slug: str) -> Therapist:
