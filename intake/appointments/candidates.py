@@ -18,8 +18,8 @@ from .models import ACTIVE_STATUSES, Appointment
 
 def candidate_for(therapist: Therapist, load: int = 0,
                   hours: tuple[HoursRange, ...] | None = None) -> Candidate:
-    """Return the therapist as a matching candidate (`hours`: their weekly hours when already
-    read, else they are read now)."""
+    """Return the therapist (or a row of the same columns) as a matching candidate (`hours`:
+    their weekly hours when already read, else they are read now)."""
     return Candidate(
         id=therapist.id,
         modalities=frozenset(therapist.modalities),
@@ -46,27 +46,40 @@ def wish_for(intake: Intake) -> Wish:
     )
 
 
+_LOADS = (
+    sa.select(Appointment.therapist_id, sa.func.count())
+    .where(Appointment.status.in_(ACTIVE_STATUSES),
+           Appointment.starts_at >= sa.bindparam("start"),
+           Appointment.starts_at < sa.bindparam("end"))
+    .group_by(Appointment.therapist_id)
+)
+# What matching reads of every therapist; the few matched are then loaded whole.
+_ROSTER = sa.select(Therapist.id, Therapist.modalities, Therapist.concerns, Therapist.languages,
+                    Therapist.formats, Therapist.accepting_new_clients,
+                    Therapist.timezone).order_by(Therapist.id)
+_BY_IDS = sa.select(Therapist).where(Therapist.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def loads(days: int = 14) -> dict[int, int]:
     """Return each therapist's count of active appointments in the coming `days`."""
     now = now_utc()
-    rows = db.session.execute(
-        sa.select(Appointment.therapist_id, sa.func.count())
-        .where(Appointment.status.in_(ACTIVE_STATUSES),
-               Appointment.starts_at >= now, Appointment.starts_at < now + timedelta(days=days))
-        .group_by(Appointment.therapist_id)
-    ).all()
-    return dict(rows)
+    return dict(db.session.execute(
+        _LOADS, {"start": now, "end": now + timedelta(days=days)}).all())
 
 
 def matches_for(intake: Intake, today: date, limit: int = 3) -> list[tuple[Therapist, Match]]:
     """Return the best-fitting therapists for the intake, with their reasons, best first.
 
-    Three statements whatever the size of the practice: the therapists, their hours, their loads.
+    Four statements whatever the size of the practice: what matching needs of every
+    therapist, their hours, their loads, and the matched therapists themselves.
     """
-    therapists = db.session.scalars(sa.select(Therapist).order_by(Therapist.id)).all()
-    hours = hours_by_therapist([t.id for t in therapists])
+    roster = db.session.execute(_ROSTER).all()
+    hours = hours_by_therapist([row.id for row in roster])
     counts = loads()
-    ranked = rank([candidate_for(t, counts.get(t.id, 0), hours[t.id]) for t in therapists],
+    ranked = rank([candidate_for(row, counts.get(row.id, 0), hours[row.id]) for row in roster],
                   wish_for(intake), today, limit)
-    by_id = {t.id: t for t in therapists}
-    return [(by_id[m.therapist_id], m) for m in ranked]
+    if not ranked:
+        return []
+    chosen = {t.id: t for t in db.session.scalars(
+        _BY_IDS, {"ids": [m.therapist_id for m in ranked]})}
+    return [(chosen[m.therapist_id], m) for m in ranked]
