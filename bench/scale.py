@@ -51,14 +51,16 @@ def add_therapists(total: int) -> None:
 
 
 def add_history(intake_id: int, count: int, now: datetime, first: int = 0) -> None:
-    """Add `count` past appointments, spread over every therapist and the last ten years."""
+    """Add past appointments number `first` to `first + count`, taking turns among the
+    therapists on a grid that fills ten years up to fifty days ago at 100,000 (so a later call
+    adds to an earlier one without overlapping it, and none is recent enough to be shown)."""
     ids = list(db.session.scalars(sa.select(Therapist.id).order_by(Therapist.id)))
     start = now - timedelta(days=3650)
-    step = timedelta(days=3640) / max(count, 1)
+    step = timedelta(days=3600) / 100_000
     for offset in range(0, count, CHUNK):
         rows = []
         for i in range(first + offset, first + min(offset + CHUNK, count)):
-            at = start + step * (i - first)
+            at = start + step * i
             rows.append(dict(
                 therapist_id=ids[i % len(ids)], intake_id=intake_id, uid=f"h{i}@bench",
                 starts_at=at, ends_at=at + timedelta(minutes=30),

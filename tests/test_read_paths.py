@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -17,6 +18,7 @@ from intake.clock import now_utc
 from intake.extensions import db
 from intake.intakes.models import Intake
 from intake.scheduling.models import TimeOff
+from intake.scheduling.services import forget_open_times
 from tests.helpers import book_directly, fill_intake, maya, slot_links
 
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
@@ -24,7 +26,9 @@ TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
 @contextmanager
 def statements():
-    """Collect the SQL statements run inside the block (transaction control left out)."""
+    """Collect the SQL statements run inside the block (transaction control left out), with
+    no open times remembered from before: the cost of a page computed afresh."""
+    forget_open_times()
     seen: list[str] = []
 
     def count(_conn, _cursor, statement, *_):
@@ -126,8 +130,19 @@ def test_a_time_is_gone_from_the_page_once_booked_or_covered_and_back_once_freed
                            created_at=now_utc())
     db.session.add(own)
     db.session.flush()
-    db.session.add(BusyInterval(calendar_id=own.id, therapist_id=therapist.id,
-                                starts_at=starts - timedelta(minutes=5),
-                                ends_at=starts + timedelta(minutes=5)))
+    busy = BusyInterval(calendar_id=own.id, therapist_id=therapist.id,
+                        starts_at=starts - timedelta(minutes=5),
+                        ends_at=starts + timedelta(minutes=5))
+    db.session.add(busy)
     db.session.commit()
     assert first_time() != shown  # an imported busy time covers it
+    db.session.delete(busy)
+    db.session.commit()
+    assert first_time() == shown
+
+    local = starts.astimezone(ZoneInfo(therapist.timezone))
+    (hours,) = [h for h in therapist.hours
+                if h.weekday == local.weekday() and h.starts <= local.time() < h.ends]
+    hours.starts = (local + timedelta(hours=1)).time()
+    db.session.commit()
+    assert first_time() != shown  # the day's hours now start later

@@ -69,25 +69,11 @@ def revoke(session, therapist_id: int) -> None:
     therapist.feed_token_hash = None
 
 
-_BY_TOKEN = sa.select(Therapist).where(
-    Therapist.feed_token_hash == sa.bindparam("token_hash"),
-    ~sa.exists().where(User.therapist_id == Therapist.id, User.active.is_(False)))
-
-
-def therapist_for(token: str) -> Therapist | None:
-    """Return the therapist whose feed this token opens, or None (also for disabled accounts).
-
-    One statement: the token's hash is looked up through its unique index.
-    """
-    if not token or len(token) > 100:
-        return None
-    return db.session.scalar(_BY_TOKEN, {"token_hash": _hash(token)})
-
-
 @dataclass(frozen=True)
 class FeedVersion:
     """What a conditional request is answered from, without building the feed."""
 
+    therapist_id: int
     etag: str
     changed: datetime
 
@@ -99,33 +85,39 @@ def _window() -> list:
             Appointment.starts_at < sa.bindparam("until")]
 
 
-_MINE = Appointment.therapist_id == sa.bindparam("therapist")
+_MINE = Appointment.therapist_id == Therapist.id
 _SHOWN = sa.and_(_MINE, *_window())
+# One statement: the token's therapist (through the unique index on its hash, none for a
+# disabled account), when their appointments last changed (through (therapist_id,
+# updated_at)), and the window's count, first and last starts (through (therapist_id,
+# starts_at)), which change when time moves an appointment into or out of it.
 _VERSION = sa.select(
+    Therapist.id, Therapist.feed_rotated_at, Therapist.created_at,
     sa.select(sa.func.max(Appointment.updated_at)).where(_MINE).scalar_subquery(),
     sa.select(sa.func.count()).where(_SHOWN).scalar_subquery(),
     sa.select(sa.func.min(Appointment.starts_at)).where(_SHOWN).scalar_subquery(),
     sa.select(sa.func.max(Appointment.starts_at)).where(_SHOWN).scalar_subquery(),
-)
+).where(Therapist.feed_token_hash == sa.bindparam("token_hash"),
+        ~sa.exists().where(User.therapist_id == Therapist.id, User.active.is_(False)))
 
 
-def version_of(therapist: Therapist, now: datetime | None = None) -> FeedVersion:
-    """Return the feed's ETag and when it last changed, from one statement.
-
-    The feed changes when one of the therapist's appointments changes (each change stamps its
-    `updated_at`, read through the (therapist_id, updated_at) index), when the URL is rotated,
-    and when time moves an appointment into or out of the window (the window's first and last
-    starts and its count, read through the (therapist_id, starts_at) index).
-    """
+def version_for(token: str, now: datetime | None = None) -> FeedVersion | None:
+    """Return the feed's ETag and when it last changed, or None when the token opens no feed
+    (unknown, rotated, or the therapist's account is disabled); one statement."""
+    if not token or len(token) > 100:
+        return None
     now = now or now_utc()
-    last_change, count, first, last = db.session.execute(
-        _VERSION, {"therapist": therapist.id, "since": now - BACK, "until": now + AHEAD}).one()
-    base = therapist.feed_rotated_at or therapist.created_at
+    row = db.session.execute(_VERSION, {"token_hash": _hash(token), "since": now - BACK,
+                                        "until": now + AHEAD}).one_or_none()
+    if row is None:
+        return None
+    therapist_id, rotated, created, last_change, count, first, last = row
+    base = rotated or created
     changed = max(base, last_change or base)
-    parts = [FEED_FORMAT, therapist.id, base, changed, count, first, last,
+    parts = [FEED_FORMAT, therapist_id, base, changed, count, first, last,
              current_app.config["PRACTICE_NAME"]]
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
-    return FeedVersion(digest, changed)
+    return FeedVersion(therapist_id, digest, changed)
 
 
 @dataclass(frozen=True)
@@ -174,11 +166,11 @@ _FEED = (
 )
 
 
-def feed_for(therapist: Therapist, now: datetime | None = None) -> bytes:
+def feed_for(therapist_id: int, now: datetime | None = None) -> bytes:
     """Return the therapist's feed: their appointments from BACK ago to AHEAD from now."""
     now = now or now_utc()
     rows = db.session.execute(
-        _FEED, {"therapist": therapist.id, "since": now - BACK, "until": now + AHEAD})
+        _FEED, {"therapist": therapist_id, "since": now - BACK, "until": now + AHEAD})
     events = [FeedEvent(uid, sequence, starts_at, ends_at, initials_of(name),
                         status == CONFIRMED, links.staff_appointment_url(appointment_id), stamp)
               for uid, sequence, starts_at, ends_at, name, status, appointment_id, stamp in rows]

@@ -15,10 +15,9 @@ bp = Blueprint("feeds", __name__)
 @limiter.limit(lambda: current_app.config["FEED_RATE_LIMIT"])
 def feed(token: str):
     """Return the therapist's calendar feed (no login: the token is the secret)."""
-    therapist = feeds.therapist_for(token)
-    if therapist is None:
+    version = feeds.version_for(token)
+    if version is None:
         return Response("Not found\n", status=404, mimetype="text/plain")
-    version = feeds.version_of(therapist)
     response = Response(mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="consultations.ics"'
     response.set_etag(version.etag)
@@ -30,5 +29,5 @@ def feed(token: str):
                                 last_modified=version.changed):
         response.status_code = 304  # decided without building the feed
         return response
-    response.set_data(feeds.feed_for(therapist))
+    response.set_data(feeds.feed_for(version.therapist_id))
     return response

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..appointments.models import ACTIVE_STATUSES, OPEN, Appointment, Proposal
 from ..calendars.models import BusyInterval
@@ -115,36 +117,73 @@ def open_times(
     return open_slots(hours_for(therapist), rules, busy, now, start, end)
 
 
+@dataclass(frozen=True)
+class _Remembered:
+    """A therapist's open times as computed at `at`, for one version of their schedule."""
+
+    key: tuple
+    at: datetime
+    slots: tuple[Slot, ...]
+
+
+REMEMBER_FOR = timedelta(hours=1)
+
+
+def _remembered() -> dict[int, _Remembered]:
+    """Return this app's remembered open times, by therapist id.
+
+    An entry is used only while the therapist's schedule_version (moved by the database on
+    every booking, cancellation, expiry, proposal, time off, imported busy time and hours
+    change) and booking rules are the ones it was computed for, and for at most REMEMBER_FOR:
+    so a time is never offered once it is gone.
+    """
+    return current_app.extensions.setdefault("remembered_open_times", {})
+
+
+def forget_open_times() -> None:
+    """Drop every remembered open time of this app (the next page computes them again)."""
+    _remembered().clear()
+
+
 def upcoming_times(
     therapists: Sequence[Therapist], now: datetime, count: int | None = None
 ) -> dict[int, list[Slot]]:
     """Return each therapist's open times from now to the end of their horizon (the first
     `count` of them when given), by therapist id.
 
-    Two statements whatever the number of therapists: their hours, and their busy times over
-    the longest horizon. Each time is judged exactly as `open_times` judges it.
+    Times computed for the same schedule version and rules within REMEMBER_FOR are reused;
+    the others are read in two statements whatever their number (their hours, and their busy
+    times over the longest horizon). Each time is judged exactly as `open_times` judges it.
     """
-    if not therapists:
-        return {}
-    ids = [t.id for t in therapists]
-    ahead = max(timedelta(days=t.horizon_days) for t in therapists)
-    hours = hours_by_therapist(ids)
-    busy = busy_by_therapist(ids, now - timedelta(days=1), now + ahead + timedelta(days=1))
-    found = {}
+    remembered = _remembered()
+    found: dict[int, list[Slot]] = {}
+    missing = []
     for therapist in therapists:
         rules = rules_for(therapist)
-        if count is None:
-            found[therapist.id] = open_slots(hours[therapist.id], rules, busy[therapist.id],
-                                             now, now, now + rules.horizon)
-            continue
-        slots: list[Slot] = []
-        start = now
-        while start < now + rules.horizon and len(slots) < count:
-            end = min(start + timedelta(days=7), now + rules.horizon)
-            slots.extend(open_slots(hours[therapist.id], rules, busy[therapist.id], now,
-                                    start, end))
-            start = end
-        found[therapist.id] = slots[:count]
+        entry = remembered.get(therapist.id)
+        if (entry is not None and entry.key == (therapist.schedule_version, rules)
+                and entry.at <= now < entry.at + REMEMBER_FOR):
+            # Computed further ahead than the horizon: only `now` moved since, so keep the
+            # times it allows (from its minimum notice to its horizon).
+            earliest, latest = now + rules.min_notice, now + rules.horizon
+            found[therapist.id] = [s for s in entry.slots if earliest <= s.starts_at < latest]
+        else:
+            missing.append(therapist)
+    if missing:
+        ids = [t.id for t in missing]
+        ahead = max(timedelta(days=t.horizon_days) for t in missing) + REMEMBER_FOR
+        hours = hours_by_therapist(ids)
+        busy = busy_by_therapist(ids, now - timedelta(days=1), now + ahead + timedelta(days=1))
+        for therapist in missing:
+            rules = rules_for(therapist)
+            further = replace(rules, horizon=rules.horizon + REMEMBER_FOR)
+            slots = open_slots(hours[therapist.id], further, busy[therapist.id], now, now,
+                               now + further.horizon)
+            remembered[therapist.id] = _Remembered(
+                (therapist.schedule_version, rules), now, tuple(slots))
+            found[therapist.id] = [s for s in slots if s.starts_at < now + rules.horizon]
+    if count is not None:
+        found = {i: slots[:count] for i, slots in found.items()}
     return found
 
 
