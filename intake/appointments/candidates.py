@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -10,7 +12,7 @@ from ..clock import now_utc
 from ..extensions import db
 from ..intakes.models import Intake
 from ..matching import Candidate, Match, Wish, rank
-from ..scheduling.services import hours_by_therapist, hours_for
+from ..scheduling.services import hours_at_versions, hours_for
 from ..scheduling.slots import HoursRange
 from ..therapists.models import Therapist
 from .models import ACTIVE_STATUSES, Appointment
@@ -54,10 +56,39 @@ _LOADS = (
     .group_by(Appointment.therapist_id)
 )
 # What matching reads of every therapist; the few matched are then loaded whole.
-_ROSTER = sa.select(Therapist.id, Therapist.modalities, Therapist.concerns, Therapist.languages,
-                    Therapist.formats, Therapist.accepting_new_clients,
-                    Therapist.timezone).order_by(Therapist.id)
+_LISTS = ("modalities", "concerns", "languages", "formats")
+# The lists come as stored text, decoded once per distinct value (see `_listed`).
+_ROSTER = sa.select(Therapist.id, *[sa.cast(getattr(Therapist, name), sa.Text).label(name)
+                                    for name in _LISTS],
+                    Therapist.accepting_new_clients, Therapist.timezone,
+                    Therapist.schedule_version).order_by(Therapist.id)
 _BY_IDS = sa.select(Therapist).where(Therapist.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@lru_cache(maxsize=1024)
+def _listed(stored: str) -> frozenset[str]:
+    """Return a stored JSON list as a set; remembered, as the same few lists come back on
+    every match page."""
+    return frozenset(json.loads(stored))
+
+
+class _Stored:
+    """A roster row whose stored lists read as sets."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row):
+        self.row = row
+
+    def __getattr__(self, name: str):
+        value = getattr(self.row, name)
+        return _listed(value) if name in _LISTS else value
+
+
+@lru_cache(maxsize=4096)
+def _candidate(row: sa.Row, load: int, hours: tuple[HoursRange, ...]) -> Candidate:
+    """Return a roster row as a candidate; remembered by its values, which rarely change."""
+    return candidate_for(_Stored(row), load, hours)
 
 
 def loads(days: int = 14) -> dict[int, int]:
@@ -71,12 +102,13 @@ def matches_for(intake: Intake, today: date, limit: int = 3) -> list[tuple[Thera
     """Return the best-fitting therapists for the intake, with their reasons, best first.
 
     Four statements whatever the size of the practice: what matching needs of every
-    therapist, their hours, their loads, and the matched therapists themselves.
+    therapist, their hours (only those changed since they were last read), their loads, and
+    the matched therapists themselves.
     """
     roster = db.session.execute(_ROSTER).all()
-    hours = hours_by_therapist([row.id for row in roster])
+    hours = hours_at_versions({row.id: row.schedule_version for row in roster})
     counts = loads()
-    ranked = rank([candidate_for(row, counts.get(row.id, 0), hours[row.id]) for row in roster],
+    ranked = rank([_candidate(row, counts.get(row.id, 0), hours[row.id]) for row in roster],
                   wish_for(intake), today, limit)
     if not ranked:
         return []

@@ -52,6 +52,18 @@ def hours_by_therapist(ids: Collection[int]) -> dict[int, tuple[HoursRange, ...]
     return {i: tuple(hours) for i, hours in found.items()}
 
 
+def hours_at_versions(versions: dict[int, int]) -> dict[int, tuple[HoursRange, ...]]:
+    """Return the weekly hours of each therapist in `versions` (therapist id: schedule version),
+    reading only those not already read at that version: none at all while nothing changed."""
+    remembered = current_app.extensions.setdefault("remembered_hours", {})
+    stale = [i for i, version in versions.items()
+             if remembered.get(i, (None,))[0] != version]
+    if stale:
+        for therapist_id, hours in hours_by_therapist(stale).items():
+            remembered[therapist_id] = (versions[therapist_id], hours)
+    return {i: remembered[i][1] for i in versions}
+
+
 def _touching(model, *conditions, lookback: bool = True) -> sa.Select:
     """Return a select of (therapist_id, starts_at, ends_at) rows of `model` for the therapists
     `ids` that touch [start, end), read through its (therapist_id, starts_at) index; with
@@ -141,8 +153,10 @@ def _remembered() -> dict[int, _Remembered]:
 
 
 def forget_open_times() -> None:
-    """Drop every remembered open time of this app (the next page computes them again)."""
+    """Drop every remembered open time and weekly hours of this app (the next page reads and
+    computes them again)."""
     _remembered().clear()
+    current_app.extensions.pop("remembered_hours", None)
 
 
 def upcoming_times(
