@@ -139,8 +139,10 @@ def booking_script(app, references: list[str]) -> tuple[str, dict]:
     with app.app_context():
         intake = db.session.scalar(sa.select(Intake).where(Intake.reference == references[0]))
         wish = wish_for(intake)
+        # Maya Chen's times and feed are what the other paths read: her calendar is left as
+        # it is, so both rounds read the same.
         fitting = [t for t in db.session.scalars(sa.select(Therapist).order_by(Therapist.id))
-                   if passes_filters(candidate_for(t), wish)]
+                   if passes_filters(candidate_for(t), wish) and t.slug != "maya-chen"]
         open_by = upcoming_times(fitting, now)
         slots = []
         for round_ in range(max(len(s) for s in open_by.values())):
@@ -234,23 +236,24 @@ def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, 
     with client.session_transaction() as session:
         session["intakes"] = [first]
     cookie = {"Cookie": f"session={client.get_cookie('session').value}"}
-    with app.app_context():
-        feed = client.get(f"/feeds/{seeded.feed_token}.ics")
-        db.session.remove()
-    paths = [
-        ("home", "/", {}),
-        ("intake (first step)", "/intake", {}),
-        ("match", f"/intake/{first}/match", cookie),
-        ("times", f"/intake/{first}/times/maya-chen", cookie),
-        ("feed, full", f"/feeds/{seeded.feed_token}.ics", {}),
-        ("feed, 304", f"/feeds/{seeded.feed_token}.ics", {"If-None-Match": feed.headers["ETag"]}),
-    ]
+    feed = f"/feeds/{seeded.feed_token}.ics"
     rows: dict[str, list] = {}
     for history in (SMALL, LARGE):
         if history == LARGE:
             with app.app_context():
                 add_history(intake_id, LARGE - SMALL, now_utc(), first=SMALL)
                 db.session.remove()
+        with app.app_context():
+            etag = client.get(feed).headers["ETag"]
+            db.session.remove()
+        paths = [
+            ("home", "/", {}),
+            ("intake (first step)", "/intake", {}),
+            ("match", f"/intake/{first}/match", cookie),
+            ("times", f"/intake/{first}/times/maya-chen", cookie),
+            ("feed, full", feed, {}),
+            ("feed, 304", feed, {"If-None-Match": etag}),
+        ]
         bare = Gunicorn("bench.bare:app", {})
         server = Gunicorn("wsgi:app", env)
         try:

@@ -1,7 +1,7 @@
 """The practice's public pages: the start page, privacy notice and crisis help."""
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -10,22 +10,33 @@ from .health import mail_health
 bp = Blueprint("pages", __name__)
 
 
+def _same_for_everyone(template: str) -> str:
+    """Return a page that holds nothing personal, rendered once per app and then reused
+    (rendered afresh when a message is waiting to be shown)."""
+    if session.get("_flashes"):
+        return render_template(template)
+    rendered = current_app.extensions.setdefault("rendered_pages", {})
+    if template not in rendered:
+        rendered[template] = render_template(template)
+    return rendered[template]
+
+
 @bp.get("/")
 def home():
     """Return the start page that the practice links to."""
-    return render_template("pages/home.html")
+    return _same_for_everyone("pages/home.html")
 
 
 @bp.get("/privacy")
 def privacy():
     """Return the privacy notice the intake asks people to accept."""
-    return render_template("pages/privacy.html")
+    return _same_for_everyone("pages/privacy.html")
 
 
 @bp.get("/help-now")
 def help_now():
     """Return crisis resources, reachable from every page."""
-    return render_template("pages/help_now.html")
+    return _same_for_everyone("pages/help_now.html")
 
 
 @bp.get("/healthz")
