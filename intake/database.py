@@ -64,6 +64,18 @@ def install_sqlite_locking(engine: Engine, busy_seconds: float = 15) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def read(statement, values: dict | None = None):
+    """Return the result of a Core SELECT run on the session's connection and transaction.
+
+    It skips the ORM's per-statement machinery (the pages read most run a few such statements
+    each); changes pending in the session are flushed first, as the ORM would.
+    """
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(statement, values or {})
+
+
 @contextmanager
 def unit_of_work() -> Iterator:
     """Open a write transaction on the session, commit it on success, roll back on error.

@@ -9,6 +9,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from ..clock import now_utc
+from ..database import read
 from ..extensions import db
 from ..intakes.models import Intake
 from ..matching import Candidate, Match, Wish, rank
@@ -94,7 +95,7 @@ def _candidate(row: sa.Row, load: int, hours: tuple[HoursRange, ...]) -> Candida
 def loads(days: int = 14) -> dict[int, int]:
     """Return each therapist's count of active appointments in the coming `days`."""
     now = now_utc()
-    return dict(db.session.execute(
+    return dict(read(
         _LOADS, {"start": now, "end": now + timedelta(days=days)}).all())
 
 
@@ -105,7 +106,7 @@ def matches_for(intake: Intake, today: date, limit: int = 3) -> list[tuple[Thera
     therapist, their hours (only those changed since they were last read), their loads, and
     the matched therapists themselves.
     """
-    roster = db.session.execute(_ROSTER).all()
+    roster = read(_ROSTER).all()
     hours = hours_at_versions({row.id: row.schedule_version for row in roster})
     counts = loads()
     ranked = rank([_candidate(row, counts.get(row.id, 0), hours[row.id]) for row in roster],

@@ -21,8 +21,7 @@ from icalendar import Event
 from .. import audit, links
 from ..appointments.models import ACTIVE_STATUSES, CONFIRMED, Appointment
 from ..clock import now_utc
-from ..database import unit_of_work
-from ..extensions import db
+from ..database import read, unit_of_work
 from ..intakes.models import Intake, initials_of
 from ..staff.models import User
 from ..therapists.models import Therapist
@@ -107,7 +106,7 @@ def version_for(token: str, now: datetime | None = None) -> FeedVersion | None:
     if not token or len(token) > 100:
         return None
     now = now or now_utc()
-    row = db.session.execute(_VERSION, {"token_hash": _hash(token), "since": now - BACK,
+    row = read(_VERSION, {"token_hash": _hash(token), "since": now - BACK,
                                         "until": now + AHEAD}).one_or_none()
     if row is None:
         return None
@@ -169,7 +168,7 @@ _FEED = (
 def feed_for(therapist_id: int, now: datetime | None = None) -> bytes:
     """Return the therapist's feed: their appointments from BACK ago to AHEAD from now."""
     now = now or now_utc()
-    rows = db.session.execute(
+    rows = read(
         _FEED, {"therapist": therapist_id, "since": now - BACK, "until": now + AHEAD})
     events = [FeedEvent(uid, sequence, starts_at, ends_at, initials_of(name),
                         status == CONFIRMED, links.staff_appointment_url(appointment_id), stamp)

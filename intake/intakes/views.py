@@ -12,6 +12,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import links
@@ -65,12 +66,31 @@ def _render_step(form: IntakeForm, step: int, status: int = 200, unsaved: bool =
                            unsaved=unsaved, crisis=crisis), status
 
 
+def _first_step(started: str):
+    """Return the first step of a fresh intake, started at the signed stamp `started`."""
+    form = IntakeForm(default_timezone=current_app.config["PRACTICE_TIMEZONE"])
+    form.started.data = started
+    return _render_step(form, 0)
+
+
 @bp.get("")
 def start():
-    """Return the first step of a fresh intake."""
-    form = IntakeForm(default_timezone=current_app.config["PRACTICE_TIMEZONE"])
-    form.started.data = _stamp().dumps("started")
-    return _render_step(form, 0)
+    """Return the first step of a fresh intake.
+
+    A fresh first step is the same page for everyone but for two values: the browser's form
+    token and the signed start stamp. It is rendered once per app, and each later page is
+    that one with this browser's two values put in their place.
+    """
+    started = _stamp().dumps("started")
+    if is_htmx() or session.get("_flashes"):
+        return _first_step(started)
+    token = generate_csrf()
+    blank = current_app.extensions.get("blank_intake")
+    if blank is None:
+        page, _ = _first_step(started)
+        blank = current_app.extensions["blank_intake"] = (page, token, started)
+    page, first_token, first_started = blank
+    return page.replace(first_token, token).replace(first_started, started)
 
 
 @bp.post("")

@@ -11,7 +11,7 @@ from flask import current_app
 
 from ..appointments.models import ACTIVE_STATUSES, OPEN, Appointment, Proposal
 from ..calendars.models import BusyInterval
-from ..extensions import db
+from ..database import read
 from ..therapists.models import Therapist
 from .models import TimeOff, WeeklyHours
 from .slots import HoursRange, Rules, Slot, open_slots
@@ -47,7 +47,7 @@ _HOURS = (
 def hours_by_therapist(ids: Collection[int]) -> dict[int, tuple[HoursRange, ...]]:
     """Return the weekly hours of each therapist in `ids`, read in one statement."""
     found: dict[int, list[HoursRange]] = {i: [] for i in ids}
-    for therapist_id, weekday, starts, ends in db.session.execute(_HOURS, {"ids": list(found)}):
+    for therapist_id, weekday, starts, ends in read(_HOURS, {"ids": list(found)}):
         found[therapist_id].append(HoursRange(weekday, starts, ends))
     return {i: tuple(hours) for i, hours in found.items()}
 
@@ -102,7 +102,7 @@ def busy_by_therapist(
         return found
     values = {"ids": ids, "start": start, "end": end, "since": start - LOOKBACK,
               "ignore": ignore or 0}
-    for therapist_id, starts_at, ends_at in db.session.execute(_BUSY, values):
+    for therapist_id, starts_at, ends_at in read(_BUSY, values):
         found[therapist_id].append((starts_at, ends_at))
     return found
 

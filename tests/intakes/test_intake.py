@@ -1,6 +1,7 @@
 """The intake through the web: steps, errors beside fields, what was typed kept, safety first."""
 
 import re
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 from html import unescape
@@ -196,6 +197,24 @@ def test_htmx_sends_the_token_as_a_header(with_csrf, client):
     response = post_step(client, 0, GOOD_ANSWERS,
                          headers={"HX-Request": "true", "X-CSRFToken": header})
     assert response.status_code == 200 and "What brings you here" in response.text
+
+
+def test_each_browser_starting_an_intake_gets_its_own_token_and_stamp(with_csrf, app, clock):
+    first, second = app.test_client(), app.test_client()
+    pages = [first.get("/intake").text]
+    clock.advance(timedelta(seconds=5))
+    pages += [second.get("/intake").text, first.get("/intake").text]
+    tokens = [re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', p).group(1)
+              for p in pages]
+    headers = [re.search(r'"X-CSRFToken": "([^"]+)"', p).group(1) for p in pages]
+    assert tokens == headers  # the form and htmx carry the same token
+    assert tokens[0] != tokens[1]
+    started = [re.search(r'name="started" value="([^"]+)"', p).group(1) for p in pages]
+    assert started[0] != started[1]  # each stamped when it was served
+    # Each browser's own token is accepted, the other's is not.
+    assert post_step(second, 0, {**GOOD_ANSWERS, "csrf_token": tokens[1]}).status_code == 200
+    refused = post_step(second, 0, {**GOOD_ANSWERS, "csrf_token": tokens[2]})
+    assert refused.status_code == 422 and "your answers are kept" in refused.text
 
 
 def test_a_post_without_a_token_elsewhere_changes_nothing(with_csrf, client, demo):
