@@ -28,7 +28,7 @@ from intake.intakes.services import submit
 from intake.scheduling.services import open_times
 from intake.therapists.models import Therapist
 
-from . import http
+from . import served
 from .scale import ANSWERS
 
 
@@ -126,4 +126,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    http.main()
+    served.main()

@@ -9,6 +9,7 @@ and the same load generator (`wrk`, Debian's package). It prints one table; it a
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -128,6 +129,16 @@ def drive(server: Gunicorn, path: str, headers: dict[str, str] | None = None,
                   server.worker_rss_mib())
 
 
+def answer(server: Gunicorn, path: str, headers: dict[str, str]) -> int:
+    """Return the status of one GET of `path`."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
 def booking_script(app, references: list[str]) -> tuple[str, dict]:
     """Return a wrk script that reviews then books open times across the practice, one browser
     session per group of intakes, and its first request's headers.
@@ -220,6 +231,22 @@ def bookings_since(app, since) -> int:
             Appointment.created_at >= since))
 
 
+def settle(app) -> None:
+    """Leave the database as a running practice's would be after bulk writes: statistics
+    gathered and the write-ahead log folded in (PostgreSQL's autovacuum would otherwise do it
+    in the middle of a measurement)."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+                conn.exec_driver_sql("CHECKPOINT")
+        else:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.session.remove()
+
+
 def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, str]]:
     """Seed the practice on `url`, drive every path at both history sizes; return the rows."""
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "INTAKE_RATE_LIMIT": NO_LIMIT,
@@ -243,6 +270,7 @@ def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, 
             with app.app_context():
                 add_history(intake_id, LARGE - SMALL, now_utc(), first=SMALL)
                 db.session.remove()
+        settle(app)
         with app.app_context():
             etag = client.get(feed).headers["ETag"]
             db.session.remove()
@@ -257,6 +285,11 @@ def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, 
         bare = Gunicorn("bench.bare:app", {})
         server = Gunicorn("wsgi:app", env)
         try:
+            for label, path, headers in paths:  # each path answers as it should before timing
+                status = answer(server, path, headers)
+                expected = 304 if "If-None-Match" in headers else 200
+                if status != expected:
+                    raise RuntimeError(f"{label}: {status} instead of {expected}")
             base = drive(bare, "/")
             for label, path, headers in paths:
                 result = drive(server, path, headers)
