@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bench.scale import add_history, add_therapists
-from intake.appointments.services import cancel
+from intake.appointments.services import cancel, confirm
 from intake.calendars import feeds
 from intake.calendars.models import BusyInterval, ExternalCalendar
 from intake.clock import now_utc
@@ -19,6 +19,7 @@ from intake.extensions import db
 from intake.intakes.models import Intake
 from intake.scheduling.models import TimeOff
 from intake.scheduling.services import forget_open_times
+from intake.therapists.models import Therapist
 from tests.helpers import book_directly, fill_intake, maya, slot_links
 
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
@@ -146,3 +147,51 @@ def test_a_time_is_gone_from_the_page_once_booked_or_covered_and_back_once_freed
     hours.starts = (local + timedelta(hours=1)).time()
     db.session.commit()
     assert first_time() != shown  # the day's hours now start later
+
+
+WATCHED = ("appointment", "appointment_proposal", "time_off", "busy_interval", "weekly_hours")
+
+
+def test_every_table_that_decides_open_times_moves_the_schedule_version(app):
+    """SQLite drops a table's triggers when a migration rebuilds it: all must be there."""
+    if db.engine.dialect.name == "sqlite":
+        found = db.session.execute(sa.text(
+            "SELECT tbl_name, count(*) FROM sqlite_master WHERE type = 'trigger' "
+            "AND name LIKE '%_schedule_%' GROUP BY tbl_name")).all()
+        assert dict(found) == {table: 3 for table in WATCHED}  # insert, update, delete
+    else:
+        found = db.session.scalars(sa.text(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND t.tgname LIKE '%_schedule'")).all()
+        assert sorted(found) == sorted(WATCHED)
+
+
+def test_a_version_undone_by_a_rollback_is_never_seen_again(app, demo):
+    therapist = maya()
+    start = now_utc() + timedelta(days=3)
+    version = sa.select(Therapist.schedule_version).where(Therapist.id == therapist.id)
+    before = db.session.scalar(version)
+    db.session.add(TimeOff(therapist_id=therapist.id, starts_at=start,
+                           ends_at=start + timedelta(hours=2)))
+    db.session.flush()
+    undone = db.session.scalar(version)
+    db.session.rollback()
+    assert db.session.scalar(version) == before != undone
+    db.session.add(TimeOff(therapist_id=therapist.id, starts_at=start,
+                           ends_at=start + timedelta(hours=2)))
+    db.session.commit()
+    assert db.session.scalar(version) not in (before, undone)
+
+
+def test_a_feed_changed_by_a_host_whose_clock_is_behind_is_fetched_again(
+    app, client, demo, make_user, clock
+):
+    user = make_user("therapist", "sam-whitaker")
+    path = f"/feeds/{feeds.rotate(user.therapist_id, user.id)}.ics"
+    held = book_directly("sam-whitaker")
+    first = client.get(path)
+    assert b"STATUS:TENTATIVE" in first.data
+    clock.set(clock.now() - timedelta(minutes=10))  # this change is stamped earlier
+    confirm(held.id, None)
+    again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and b"STATUS:CONFIRMED" in again.data

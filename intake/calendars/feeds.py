@@ -87,11 +87,12 @@ def _window() -> list:
 _MINE = Appointment.therapist_id == Therapist.id
 _SHOWN = sa.and_(_MINE, *_window())
 # One statement: the token's therapist (through the unique index on its hash, none for a
-# disabled account), when their appointments last changed (through (therapist_id,
-# updated_at)), and the window's count, first and last starts (through (therapist_id,
-# starts_at)), which change when time moves an appointment into or out of it.
+# disabled account) with their schedule version (set afresh by the database on every change of
+# an appointment's time, status or sequence), when their appointments last changed (through
+# (therapist_id, updated_at): Last-Modified), and the window's count, first and last starts
+# (through (therapist_id, starts_at)), which change when time moves one into or out of it.
 _VERSION = sa.select(
-    Therapist.id, Therapist.feed_rotated_at, Therapist.created_at,
+    Therapist.id, Therapist.feed_rotated_at, Therapist.created_at, Therapist.schedule_version,
     sa.select(sa.func.max(Appointment.updated_at)).where(_MINE).scalar_subquery(),
     sa.select(sa.func.count()).where(_SHOWN).scalar_subquery(),
     sa.select(sa.func.min(Appointment.starts_at)).where(_SHOWN).scalar_subquery(),
@@ -102,7 +103,11 @@ _VERSION = sa.select(
 
 def version_for(token: str, now: datetime | None = None) -> FeedVersion | None:
     """Return the feed's ETag and when it last changed, or None when the token opens no feed
-    (unknown, rotated, or the therapist's account is disabled); one statement."""
+    (unknown, rotated, or the therapist's account is disabled); one statement.
+
+    The ETag follows the schedule version, the window's ends and the settings shown in the
+    feed, never a clock: a change stamped by a host whose clock is behind still changes it.
+    """
     if not token or len(token) > 100:
         return None
     now = now or now_utc()
@@ -110,11 +115,12 @@ def version_for(token: str, now: datetime | None = None) -> FeedVersion | None:
                                         "until": now + AHEAD}).one_or_none()
     if row is None:
         return None
-    therapist_id, rotated, created, last_change, count, first, last = row
+    therapist_id, rotated, created, version, last_change, count, first, last = row
     base = rotated or created
     changed = max(base, last_change or base)
-    parts = [FEED_FORMAT, therapist_id, base, changed, count, first, last,
-             current_app.config["PRACTICE_NAME"]]
+    config = current_app.config
+    parts = [FEED_FORMAT, therapist_id, base, version, count, first, last,
+             config["PRACTICE_NAME"], config["BASE_URL"]]
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
     return FeedVersion(therapist_id, digest, changed)
 

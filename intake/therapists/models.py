@@ -45,10 +45,10 @@ class Therapist(db.Model):
     feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, unique=True)
     feed_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     invite_emails: Mapped[bool] = mapped_column(default=True)
-    # Moved by the database (triggers, see migration 0007) whenever an appointment, proposal,
-    # time off, imported busy time or weekly hours of this therapist change: open times
-    # remembered under one version are never served under another.
-    schedule_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set afresh (a random number) by the database itself, triggers of migration 0007, whenever
+    # an appointment, proposal, time off, imported busy time or weekly hours of this therapist
+    # change: open times remembered under one version are never served under another.
+    schedule_version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
     hours = relationship(
         "WeeklyHours", back_populates="therapist", cascade="all, delete-orphan",

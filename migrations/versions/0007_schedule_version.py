@@ -1,5 +1,11 @@
-"""A version number on each therapist's schedule, moved by the database itself whenever anything
-that decides their open times changes, so open times can be remembered and never shown stale
+"""A version on each therapist's schedule, set afresh by the database itself whenever anything
+that decides their open times (or their feed) changes, so open times can be remembered and never
+shown stale
+
+Each change sets a new random 62-bit number rather than adding one: a number is never seen again
+after a rolled-back change or a restored backup, so nothing remembered under it can come back.
+SQLite rebuilds a table without its triggers: a later migration that rebuilds a watched table
+must create them again (tests/test_read_paths.py checks they are all there).
 
 Revision ID: 0007
 Revises: 0006
@@ -18,34 +24,38 @@ depends_on = None
 
 # The tables whose rows decide a therapist's open times, and the columns that matter in each.
 WATCHED = {
-    'appointment': ('therapist_id', 'status', 'starts_at', 'ends_at'),
+    'appointment': ('therapist_id', 'status', 'starts_at', 'ends_at', 'sequence'),
     'appointment_proposal': ('therapist_id', 'status', 'starts_at', 'ends_at'),
     'time_off': ('therapist_id', 'starts_at', 'ends_at'),
     'busy_interval': ('therapist_id', 'starts_at', 'ends_at'),
     'weekly_hours': ('therapist_id', 'weekday', 'starts', 'ends'),
 }
-BUMP = "UPDATE therapist SET schedule_version = schedule_version + 1 WHERE id = {row}.therapist_id"
+BUMP = ("UPDATE therapist SET schedule_version = (random() & 4611686018427387903) "
+        "WHERE id = {row}.therapist_id")
+
+
+FRESH_PG = "floor(random() * 4611686018427387904)::bigint"
 
 
 def upgrade():
     with op.batch_alter_table('therapist', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('schedule_version', sa.Integer(), nullable=False,
+        batch_op.add_column(sa.Column('schedule_version', sa.BigInteger(), nullable=False,
                                       server_default='0'))
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("""
             CREATE FUNCTION bump_schedule_version() RETURNS trigger AS $$
             BEGIN
               IF TG_OP <> 'INSERT' THEN
-                UPDATE therapist SET schedule_version = schedule_version + 1
+                UPDATE therapist SET schedule_version = {fresh}
                  WHERE id = OLD.therapist_id;
               END IF;
               IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE'
                                       AND NEW.therapist_id IS DISTINCT FROM OLD.therapist_id) THEN
-                UPDATE therapist SET schedule_version = schedule_version + 1
+                UPDATE therapist SET schedule_version = {fresh}
                  WHERE id = NEW.therapist_id;
               END IF;
               RETURN NULL;
-            END $$ LANGUAGE plpgsql""")
+            END $$ LANGUAGE plpgsql""".replace("{fresh}", FRESH_PG))
         for table, columns in WATCHED.items():
             op.execute(f"CREATE TRIGGER {table}_schedule AFTER INSERT OR DELETE OR UPDATE OF "
                        f"{', '.join(columns)} ON {table} FOR EACH ROW "

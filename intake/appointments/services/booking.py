@@ -70,6 +70,10 @@ def book(
         raise NotAFit(NOT_OFFERED.format(name=therapist.name))
     try:
         with unit_of_work() as session:
+            if replaces:
+                # The replaced appointment is locked before the new one moves the therapist's
+                # schedule version, in the order every other change takes them (no deadlock).
+                locked(session, replaces)
             # On SQLite this transaction holds the write lock, so the check below cannot race.
             if not is_open(therapist, starts_at, now):
                 raise (TimeTaken(TAKEN) if _overlapping(therapist, starts_at)
