@@ -20,7 +20,7 @@ from intake.intakes.models import Intake
 from intake.scheduling.models import TimeOff
 from intake.scheduling.services import forget_open_times
 from intake.therapists.models import Therapist
-from tests.helpers import book_directly, fill_intake, maya, slot_links
+from tests.helpers import book_directly, fill_intake, maya, sign_in, slot_links
 
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
@@ -195,3 +195,21 @@ def test_a_feed_changed_by_a_host_whose_clock_is_behind_is_fetched_again(
     confirm(held.id, None)
     again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200 and b"STATUS:CONFIRMED" in again.data
+
+
+def test_the_front_desk_reads_as_much_for_six_requests_as_for_two(app, client, demo, make_user):
+    add_therapists(11)  # sam-whitaker-11 confirms by the front desk too
+    user = make_user("front_desk")
+    sign_in(client, user.email)
+    for n in range(2):
+        book_directly("sam-whitaker", email=f"first{n}@client.example")
+    with statements() as two:
+        page = client.get("/staff/")
+    for n in range(4):
+        book_directly("sam-whitaker" if n < 2 else "sam-whitaker-11",
+                      email=f"then{n}@client.example")
+    with statements() as six:
+        again = client.get("/staff/")
+    assert page.text.count("Confirm") < again.text.count("Confirm")
+    assert again.text.count("Sam Whitaker 11") >= 2
+    assert len(six) == len(two), "\n".join(six)

@@ -31,7 +31,7 @@ from ..intakes import services as intakes
 from ..intakes.models import Intake
 from ..mail import outbox
 from ..mail.models import OutboxMessage
-from ..scheduling.services import next_open_times
+from ..scheduling.services import next_open_times, upcoming_times
 from . import queries
 from .auth import role_required
 from .models import ADMIN, FRONT_DESK, THERAPIST
@@ -62,7 +62,8 @@ def home():
         return redirect(url_for("desk.schedule"))
     now = now_utc()
     requests = queries.waiting_requests()
-    options = {a.id: next_open_times(a.therapist, now, 8) for a in requests}
+    soonest = upcoming_times(list({a.therapist for a in requests}), now, 8)
+    options = {a.id: soonest[a.therapist_id] for a in requests}
     health = mail_health(now)
     return render_template("staff/dashboard.html", urgent=queries.urgent_intakes(),
                            health=health, unattached=queries.failed_unattached_emails()

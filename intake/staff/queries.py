@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ..appointments.models import ACTIVE_STATUSES, HELD, Appointment
 from ..extensions import db
@@ -19,6 +20,7 @@ def waiting_requests() -> list[Appointment]:
     """Return held appointments awaiting confirmation, oldest request first."""
     return list(db.session.scalars(
         sa.select(Appointment).where(Appointment.status == HELD)
+        .options(selectinload(Appointment.therapist), selectinload(Appointment.intake))
         .order_by(Appointment.created_at, Appointment.id)))
 
 
