@@ -1,5 +1,7 @@
-"""Indexes for the pages read most: the coming days across every therapist, and the moment
-each therapist's consultations last changed
+"""Indexes for the pages read most
+
+The coming days across every therapist, and the moment each therapist's consultations last
+changed.
 
 Revision ID: 0006
 Revises: 0005

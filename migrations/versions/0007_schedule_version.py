@@ -1,6 +1,7 @@
-"""A version on each therapist's schedule, set afresh by the database itself whenever anything
-that decides their open times (or their feed) changes, so open times can be remembered and never
-shown stale
+"""A schedule version per therapist, set afresh by the database on every change to their times
+
+The version changes whenever anything that decides a therapist's open times (or their feed)
+changes, so open times can be remembered and never shown stale.
 
 Each change sets a new random 62-bit number rather than adding one: a number is never seen again
 after a rolled-back change or a restored backup, so nothing remembered under it can come back.
