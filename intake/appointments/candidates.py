@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
@@ -58,7 +59,7 @@ _LOADS = (
 )
 # What matching reads of every therapist; the few matched are then loaded whole.
 _LISTS = ("modalities", "concerns", "languages", "formats")
-# The lists come as stored text, decoded once per distinct value (see `_listed`).
+# The lists come as stored text, so a row can key `_candidate`'s memory.
 _ROSTER = sa.select(Therapist.id, *[sa.cast(getattr(Therapist, name), sa.Text).label(name)
                                     for name in _LISTS],
                     Therapist.accepting_new_clients, Therapist.timezone,
@@ -66,30 +67,12 @@ _ROSTER = sa.select(Therapist.id, *[sa.cast(getattr(Therapist, name), sa.Text).l
 _BY_IDS = sa.select(Therapist).where(Therapist.id.in_(sa.bindparam("ids", expanding=True)))
 
 
-@lru_cache(maxsize=1024)
-def _listed(stored: str) -> frozenset[str]:
-    """Return a stored JSON list as a set; remembered, as the same few lists come back on
-    every match page."""
-    return frozenset(json.loads(stored))
-
-
-class _Stored:
-    """A roster row whose stored lists read as sets."""
-
-    __slots__ = ("row",)
-
-    def __init__(self, row):
-        self.row = row
-
-    def __getattr__(self, name: str):
-        value = getattr(self.row, name)
-        return _listed(value) if name in _LISTS else value
-
-
 @lru_cache(maxsize=4096)
 def _candidate(row: sa.Row, load: int, hours: tuple[HoursRange, ...]) -> Candidate:
-    """Return a roster row as a candidate; remembered by its values, which rarely change."""
-    return candidate_for(_Stored(row), load, hours)
+    """Return a roster row as a candidate; remembered by its values (the lists as stored
+    text), which rarely change."""
+    values = {**row._mapping, **{name: json.loads(row._mapping[name]) for name in _LISTS}}
+    return candidate_for(SimpleNamespace(**values), load, hours)
 
 
 def loads(days: int = 14) -> dict[int, int]:

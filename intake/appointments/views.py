@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import (
@@ -26,8 +25,7 @@ from ..forms import parse_start
 from ..htmx import is_htmx
 from ..intakes.access import intake_or_404, support_instead
 from ..intakes.models import Intake
-from ..scheduling.services import is_open, next_open_times, upcoming_times
-from ..scheduling.weeks import monday_of, week_of
+from ..scheduling.services import is_open, next_open_times, week_to_show
 from ..therapists.access import therapist_or_404
 from ..therapists.models import Therapist
 from . import services
@@ -56,15 +54,7 @@ def times(reference: str, slug: str):
     """Return a week of the therapist's open times in the client's zone (partial for htmx);
     without a week asked for, the first week that has any."""
     intake, therapist, zone = _choosing(reference, slug)
-    now = now_utc()
-    slots = upcoming_times([therapist], now)[therapist.id]
-    asked = request.args.get("week")
-    monday = monday_of(asked, now.astimezone(ZoneInfo(zone)).date())
-    week = week_of(slots, zone, monday, now, timedelta(days=therapist.horizon_days))
-    if week["count"] == 0 and not asked and slots:
-        first = slots[0].starts_at.astimezone(ZoneInfo(zone)).date()
-        week = week_of(slots, zone, monday_of(None, first), now,
-                       timedelta(days=therapist.horizon_days))
+    week = week_to_show(therapist, zone, request.args.get("week"), now_utc())
     review_href = url_for("appointments.review", reference=reference, slug=slug, tz=zone)
     context = {
         "intake": intake, "therapist": therapist, "zone": zone, "week": week,

@@ -111,8 +111,8 @@ def version_for(token: str, now: datetime | None = None) -> FeedVersion | None:
     if not token or len(token) > 100:
         return None
     now = now or now_utc()
-    row = read(_VERSION, {"token_hash": _hash(token), "since": now - BACK,
-                                        "until": now + AHEAD}).one_or_none()
+    values = {"token_hash": _hash(token), "since": now - BACK, "until": now + AHEAD}
+    row = read(_VERSION, values).one_or_none()
     if row is None:
         return None
     therapist_id, rotated, created, version, last_change, count, first, last = row

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,7 +16,7 @@ from ..database import read
 from ..therapists.models import Therapist
 from .models import TimeOff, WeeklyHours
 from .slots import HoursRange, Rules, Slot, open_slots
-from .weeks import week_of, week_span
+from .weeks import monday_of, week_of, week_span
 
 # The longest appointment or time off that can reach into a window from before it starts.
 LOOKBACK = timedelta(days=1)
@@ -186,7 +187,7 @@ def upcoming_times(
     if missing:
         ids = [t.id for t in missing]
         ahead = max(timedelta(days=t.horizon_days) for t in missing) + REMEMBER_FOR
-        hours = hours_by_therapist(ids)
+        hours = hours_at_versions({t.id: t.schedule_version for t in missing})
         busy = busy_by_therapist(ids, now - timedelta(days=1), now + ahead + timedelta(days=1))
         for therapist in missing:
             rules = rules_for(therapist)
@@ -212,6 +213,19 @@ def is_open(
     """Return True when `starts_at` is one of the therapist's open times right now."""
     slots = open_times(therapist, starts_at, starts_at + timedelta(minutes=1), now, ignore)
     return any(s.starts_at == starts_at for s in slots)
+
+
+def week_to_show(therapist: Therapist, zone: str, asked: str | None, now: datetime) -> dict:
+    """Return the week of open times a client sees (see `weeks.week_of`): the week holding
+    `asked` (`YYYY-MM-DD`); without one, this week, or the first week that has any times."""
+    slots = upcoming_times([therapist], now)[therapist.id]
+    horizon = timedelta(days=therapist.horizon_days)
+    tz = ZoneInfo(zone)
+    week = week_of(slots, zone, monday_of(asked, now.astimezone(tz).date()), now, horizon)
+    if week["count"] == 0 and not asked and slots:
+        first = slots[0].starts_at.astimezone(tz).date()
+        week = week_of(slots, zone, monday_of(None, first), now, horizon)
+    return week
 
 
 def week_of_times(
