@@ -260,6 +260,7 @@ def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, 
         db.session.remove()
     first = seeded.references[0]
     client = app.test_client()
+    client.get("/intake")  # a browser that filled an intake holds its form token too
     with client.session_transaction() as session:
         session["intakes"] = [first]
     cookie = {"Cookie": f"session={client.get_cookie('session').value}"}
@@ -282,7 +283,7 @@ def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, 
             ("feed, full", feed, {}),
             ("feed, 304", feed, {"If-None-Match": etag}),
         ]
-        bare = Gunicorn("bench.bare:app", {})
+        bare = Gunicorn("bench.bare:app", {"DATABASE_URL": url})
         server = Gunicorn("wsgi:app", env)
         try:
             for label, path, headers in paths:  # each path answers as it should before timing
@@ -291,6 +292,7 @@ def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, 
                 if status != expected:
                     raise RuntimeError(f"{label}: {status} instead of {expected}")
             base = drive(bare, "/")
+            rows.setdefault("bare Flask, one read", [base]).append(drive(bare, "/read"))
             for label, path, headers in paths:
                 result = drive(server, path, headers)
                 rows.setdefault(label, [base]).append(result)

@@ -44,7 +44,6 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or _dev_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path, env.get("DATABASE_URL")),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "DATABASE_BUSY_SECONDS": _int(env.get("DATABASE_BUSY_SECONDS"), 15),
         "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "PRACTICE_NAME": env.get("PRACTICE_NAME") or "Harbor Light Counselling",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -62,6 +64,36 @@ def install_sqlite_locking(engine: Engine, busy_seconds: float = 15) -> None:
     def _begin(conn):
         immediate = conn.get_execution_options().get("immediate")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+IDLE_BEFORE_PING = 1.0  # seconds
+
+
+def install_idle_ping(engine: Engine, idle_seconds: float = IDLE_BEFORE_PING) -> None:
+    """Test a pooled connection before use when it has sat unused longer than `idle_seconds`.
+
+    That is when a database restart or a dropped link has had time to end it; a dead one is
+    replaced at once (the pool tries a fresh connection on DisconnectionError), so nobody sees
+    an error for it. A connection given back a moment ago is used as it is: testing it on every
+    request was one more round trip per page under load.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _idle(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        if time.monotonic() - record.info.get("idle_since", 0.0) <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(f"an idle connection was gone: {error}") from error
 
 
 def read(statement, values: dict | None = None):

@@ -19,7 +19,7 @@ from .appointments.manage import bp as manage_bp
 from .appointments.offers import bp as offers_bp
 from .calendars.views import bp as feeds_bp
 from .cli import register
-from .database import install_sqlite_locking
+from .database import install_idle_ping, install_sqlite_locking
 from .extensions import csrf, db, limiter, mail, migrate
 from .forms import zone_options
 from .htmx import is_htmx
@@ -39,10 +39,17 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         install_sqlite_locking(db.engine, app.config["DATABASE_BUSY_SECONDS"])
+        install_idle_ping(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    # Every limit here is on its own view, checked by that view's decorator; with no limit for
+    # all requests, the limiter's check before every request (when enabled) finds nothing, at
+    # the cost of a whole bare request.
+    checks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in checks:
+        checks.remove(limiter._check_request_limit)
     if app.config["PROXY_FIX"]:
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -66,6 +73,7 @@ def init_app(app: Flask) -> None:
     logs.install()
     formatting.register(app)
     app.add_template_global(zone_options)
+    app.extensions["protective_headers"] = _protective_headers(app.config["HTMX_URL"])
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -73,23 +81,30 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(PoolTimeout, _database_unavailable)
 
 
+def _protective_headers(htmx_src: str) -> list[tuple[str, str]]:
+    """Return the headers every answer carries: CSP and the other protective ones."""
+    return [
+        ("Content-Security-Policy",
+         "default-src 'self'; "
+         f"script-src 'self' {htmx_src}; "
+         "style-src 'self'; img-src 'self' data:; "
+         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+
+
 def _security_headers(response):
     """Add CSP and the other protective headers; keep health information out of caches."""
-    htmx_src = current_app.config["HTMX_URL"]
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; "
-        f"script-src 'self' {htmx_src}; "
-        "style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    headers = response.headers
+    for name, value in current_app.extensions["protective_headers"]:
+        headers[name] = value
     if request.is_secure:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if not request.path.startswith("/static/") and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if "Cache-Control" not in headers and not request.path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"
     response.vary.add("HX-Request")
     return response
 

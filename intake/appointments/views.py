@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import (
@@ -69,8 +68,9 @@ def times(reference: str, slug: str):
 
 
 def _start_param(starts_at) -> str:
-    """Return an open time's start as a query value, encoded as `url_for` encodes it."""
-    return quote(starts_at.isoformat(), safe=":")
+    """Return an open time's start as a query value, encoded as `url_for` encodes it (an ISO
+    time's only character that needs it is the offset's "+")."""
+    return starts_at.isoformat().replace("+", "%2B")
 
 
 def _unavailable(intake, therapist, zone: str, message: str, status: int):
