@@ -54,23 +54,27 @@ def times(reference: str, slug: str):
     without a week asked for, the first week that has any."""
     intake, therapist, zone = _choosing(reference, slug)
     week = week_to_show(therapist, zone, request.args.get("week"), now_utc())
-    review_href = url_for("appointments.review", reference=reference, slug=slug, tz=zone)
     context = {
         "intake": intake, "therapist": therapist, "zone": zone, "week": week,
         "week_href": lambda d: url_for("appointments.times", reference=reference, slug=slug,
                                        week=d.isoformat(), tz=zone),
-        # One url_for per page, not per time: each time adds only its own start.
-        "slot_href": lambda slot: f"{review_href}&start={_start_param(slot.starts_at)}",
+        "slot_href": review_links(reference, slug, zone),
     }
     if is_htmx():
         return render_template("appointments/_week.html", **context)
     return render_template("appointments/times.html", **context)
 
 
-def _start_param(starts_at) -> str:
-    """Return an open time's start as a query value, encoded as `url_for` encodes it (an ISO
-    time's only character that needs it is the offset's "+")."""
-    return starts_at.isoformat().replace("+", "%2B")
+@bp.app_template_global()
+def review_links(reference: str, slug: str, zone: str):
+    """Return a function giving the review page's address of each of one therapist's open
+    times, shown in `zone`.
+
+    One url_for serves them all: each time adds only its start, encoded as url_for encodes it
+    (the only character of an ISO time that needs it is the offset's "+").
+    """
+    base = url_for("appointments.review", reference=reference, slug=slug, tz=zone)
+    return lambda slot: f"{base}&start={slot.starts_at.isoformat().replace('+', '%2B')}"
 
 
 def _unavailable(intake, therapist, zone: str, message: str, status: int):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Blueprint, Response, current_app, request
+from flask_limiter.util import get_remote_address
+from limits import parse
 from werkzeug.http import is_resource_modified
 
 from ..extensions import limiter
@@ -12,12 +17,11 @@ bp = Blueprint("feeds", __name__)
 
 
 @bp.get("/feeds/<token>.ics")
-@limiter.limit(lambda: current_app.config["FEED_RATE_LIMIT"])
 def feed(token: str):
     """Return the therapist's calendar feed (no login: the token is the secret)."""
     version = feeds.version_for(token)
     if version is None:
-        return Response("Not found\n", status=404, mimetype="text/plain")
+        return _not_found()
     response = Response(mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="consultations.ics"'
     response.set_etag(version.etag)
@@ -31,3 +35,20 @@ def feed(token: str):
         return response
     response.set_data(feeds.feed_for(version.therapist_id))
     return response
+
+
+def _not_found() -> Response:
+    """Return a plain 404 for a feed address that opens nothing, or 429 (with Retry-After)
+    once the asking address has tried FEED_RATE_LIMIT of them.
+
+    Only addresses that open nothing are counted: a calendar service fetching many
+    therapists' feeds from one address is never refused, and guessing is.
+    """
+    if current_app.config["RATELIMIT_ENABLED"]:
+        item, who = parse(current_app.config["FEED_RATE_LIMIT"]), get_remote_address()
+        if not limiter.limiter.hit(item, "feed-not-found", who):
+            reset = limiter.limiter.get_window_stats(item, "feed-not-found", who).reset_time
+            wait = max(1, math.ceil(reset - time.time()))
+            return Response("Too many requests\n", status=429, mimetype="text/plain",
+                            headers={"Retry-After": str(wait)})
+    return Response("Not found\n", status=404, mimetype="text/plain")

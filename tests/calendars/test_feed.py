@@ -15,6 +15,7 @@ from intake.calendars import feeds
 from intake.extensions import db, limiter
 from intake.mail.models import OutboxMessage
 from intake.staff.accounts import set_active
+from intake.therapists.models import Therapist
 from tests.helpers import book_directly, sign_in, token
 
 
@@ -110,11 +111,21 @@ def limited(settings):
     settings.update(RATELIMIT_ENABLED=True, FEED_RATE_LIMIT="3 per minute")
 
 
-def test_the_feed_is_rate_limited(limited, app, demo):
+def test_guessing_feed_addresses_is_rate_limited_but_a_real_feed_never_is(limited, app, demo):
     limiter.reset()
     public = app.test_client()
     codes = [public.get("/feeds/unknown.ics").status_code for _ in range(4)]
     assert codes == [404, 404, 404, 429]
+    refused = public.get("/feeds/another.ics")
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+
+    # A calendar service fetching real feeds from the same address is still answered.
+    maya = db.session.scalar(sa.select(Therapist.id).where(Therapist.slug == "maya-chen"))
+    path = f"/feeds/{feeds.rotate(maya, None)}.ics"
+    answers = [public.get(path) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    again = public.get(path, headers={"If-None-Match": answers[0].headers["ETag"]})
+    assert again.status_code == 304
 
 
 def feed_events(public, path):
