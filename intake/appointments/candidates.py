@@ -17,7 +17,7 @@ from ..matching import Candidate, Match, Wish, rank
 from ..scheduling.services import hours_at_versions, hours_for
 from ..scheduling.slots import HoursRange
 from ..therapists.models import Therapist
-from .models import ACTIVE_STATUSES, Appointment
+from .models import Appointment, holds_its_time
 
 
 def candidate_for(therapist: Therapist, load: int = 0,
@@ -52,7 +52,7 @@ def wish_for(intake: Intake) -> Wish:
 
 _LOADS = (
     sa.select(Appointment.therapist_id, sa.func.count())
-    .where(Appointment.status.in_(ACTIVE_STATUSES),
+    .where(holds_its_time(Appointment.status),
            Appointment.starts_at >= sa.bindparam("start"),
            Appointment.starts_at < sa.bindparam("end"))
     .group_by(Appointment.therapist_id)

@@ -19,7 +19,7 @@ from flask import current_app
 from icalendar import Event
 
 from .. import audit, links
-from ..appointments.models import ACTIVE_STATUSES, CONFIRMED, Appointment
+from ..appointments.models import CONFIRMED, Appointment, holds_its_time
 from ..clock import now_utc
 from ..database import read, unit_of_work
 from ..intakes.models import Intake, initials_of
@@ -79,7 +79,7 @@ class FeedVersion:
 
 def _window() -> list:
     """Return the conditions for the appointments a feed shows (from `since` to `until`)."""
-    return [Appointment.status.in_(ACTIVE_STATUSES),
+    return [holds_its_time(Appointment.status),
             Appointment.starts_at >= sa.bindparam("since"),
             Appointment.starts_at < sa.bindparam("until")]
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from ..appointments.models import ACTIVE_STATUSES, OPEN, Appointment, Proposal
+from ..appointments.models import OPEN, Appointment, Proposal, holds_its_time
 from ..calendars.models import BusyInterval
 from ..database import read
 from ..therapists.models import Therapist
@@ -79,7 +79,7 @@ def _touching(model, *conditions, lookback: bool = True) -> sa.Select:
 
 # Built once: only its values change from one page to the next.
 _BUSY = sa.union_all(
-    _touching(Appointment, Appointment.status.in_(ACTIVE_STATUSES),
+    _touching(Appointment, holds_its_time(Appointment.status),
               Appointment.id != sa.bindparam("ignore")),
     # Time off can be long, so it is bounded by its end rather than by LOOKBACK.
     _touching(TimeOff, lookback=False),
