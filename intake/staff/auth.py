@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..audit import client_address
 from ..extensions import limiter, login_manager
+from ..redirects import same_site
 from . import accounts
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
@@ -110,8 +111,7 @@ def login():
 
 def _safe_next() -> str | None:
     """Return the `next` path when it stays on this site."""
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else None
+    return same_site(request.args.get("next"))
 
 
 @bp.post("/logout")

@@ -31,6 +31,7 @@ from ..intakes import services as intakes
 from ..intakes.models import Intake
 from ..mail import outbox
 from ..mail.models import OutboxMessage
+from ..redirects import same_site
 from ..scheduling.services import next_open_times, upcoming_times
 from . import queries
 from .auth import role_required
@@ -110,7 +111,7 @@ def _after_action(appointment: Appointment, message: str, status: int = 200):
         return render_template("staff/_request_done.html", appointment=appointment,
                                message=message), status
     flash(message, "error" if status >= 400 else "info")
-    return redirect(request.form.get("back") or url_for("desk.home"), 303)
+    return redirect(same_site(request.form.get("back")) or url_for("desk.home"), 303)
 
 
 @bp.post("/appointments/<int:appointment_id>/confirm")
