@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..appointments.models import ACTIVE_STATUSES, HELD, Appointment
+from ..appointments.models import ACTIVE_STATUSES, HELD, Appointment, holds_its_time
 from ..extensions import db
 from ..intakes.models import Intake
 from ..mail.models import FAILED, OutboxMessage
@@ -64,11 +64,17 @@ def search(term: str, limit: int = 50) -> tuple[list[Intake], list[Appointment]]
 
 
 def can_see_intake(user: User, intake_id: int) -> bool:
-    """Return True when the user may read the intake (therapists: only their own clients)."""
+    """Return True when the user may read the intake.
+
+    A therapist reads only their own clients' intakes: while one of its appointments with
+    them is held or confirmed (a confirmed one that took place stays confirmed). Once the
+    request is declined, cancelled or expired, the story is no longer theirs to read.
+    """
     if user.role != THERAPIST:
         return True
     return db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
-        Appointment.intake_id == intake_id, Appointment.therapist_id == user.therapist_id)) > 0
+        Appointment.intake_id == intake_id, Appointment.therapist_id == user.therapist_id,
+        holds_its_time(Appointment.status))) > 0
 
 
 def can_see_appointment(user: User, appointment: Appointment) -> bool:

@@ -10,7 +10,7 @@ from intake.appointments.models import Appointment
 from intake.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.scheduling.services import next_open_times
-from tests.helpers import book_directly, sign_in
+from tests.helpers import book_directly, sign_in, token
 
 ROLES = ["anonymous", "admin", "front_desk", "therapist"]
 
@@ -160,3 +160,19 @@ def test_each_role_sees_exactly_whose_clients_it_may(app, world):
             if got != expected and not (page.status_code != 200 and not expected):
                 failures.append((role, path, expected, got))
     assert failures == []
+
+
+def test_a_therapist_stops_reading_an_intake_once_its_request_with_them_ends(app, world):
+    users, values = world
+    therapist = browser_as(app, "therapist", users)
+    page = f"/staff/intakes/{values['own_intake']}"
+    assert therapist.get(page).status_code == 200  # Sam's request is waiting
+
+    desk = browser_as(app, "front_desk", users)
+    own = f"/staff/appointments/{values['own']}"
+    answer = desk.post(f"{own}/decline", data={"csrf_token": token(desk, own), "message": ""})
+    assert answer.status_code == 303
+    assert db.session.get(Appointment, values["own"]).status == "declined"
+
+    assert therapist.get(page).status_code == 404
+    assert desk.get(page).status_code == 200  # the front desk still follows the client up
