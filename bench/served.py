@@ -250,7 +250,8 @@ def settle(app) -> None:
 def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, str]]:
     """Seed the practice on `url`, drive every path at both history sizes; return the rows."""
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "INTAKE_RATE_LIMIT": NO_LIMIT,
-           "FEED_RATE_LIMIT": NO_LIMIT, "INTAKE_MIN_SECONDS": "0"}
+           "FEED_RATE_LIMIT": NO_LIMIT, "BOOKINGS_PER_ADDRESS_PER_DAY": NO_LIMIT,
+           "BOOKINGS_PER_EMAIL_PER_DAY": "1000000", "INTAKE_MIN_SECONDS": "0"}
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         upgrade()

@@ -84,6 +84,9 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_LEASE_SECONDS": _int(env.get("MAIL_LEASE_SECONDS"), 90),
         "MAIL_STUCK_MINUTES": _int(env.get("MAIL_STUCK_MINUTES"), 15),
         "FEED_RATE_LIMIT": env.get("FEED_RATE_LIMIT") or "120 per hour",
+        "BOOKINGS_PER_EMAIL_PER_DAY": _int(env.get("BOOKINGS_PER_EMAIL_PER_DAY"), 3),
+        "BOOKINGS_PER_ADDRESS_PER_DAY": (env.get("BOOKINGS_PER_ADDRESS_PER_DAY")
+                                         or "10 per day"),
         "INTAKE_MIN_SECONDS": _int(env.get("INTAKE_MIN_SECONDS"), 3),
         "SESSION_IDLE_MINUTES": _int(env.get("SESSION_IDLE_MINUTES"), 30),
         "SESSION_MAX_HOURS": _int(env.get("SESSION_MAX_HOURS"), 12),

@@ -90,6 +90,7 @@ def settings(database_url, tmp_path):
         "WTF_CSRF_ENABLED": False,
         "INTAKE_MIN_SECONDS": 0,
         "RATELIMIT_ENABLED": False,
+        "BOOKINGS_PER_EMAIL_PER_DAY": 1000,  # tests book often with one address; see test_caps
         "MAIL_SERVER": "",
         "MAIL_SINK_DIR": str(tmp_path / "mail"),
         "MAIL_DEFAULT_SENDER": "bookings@harbor.example",

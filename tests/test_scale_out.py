@@ -322,6 +322,9 @@ def test_two_servers_and_two_workers_on_one_database_under_load(
         "DATABASE_URL": database_url, "SECRET_KEY": "scale-out-secret",
         "RATELIMIT_STORAGE_URI": redis_url, "INTAKE_RATE_LIMIT": f"{INTAKE_LIMIT} per hour",
         "INTAKE_MIN_SECONDS": "0", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
+        # Every simulated client books from this one machine, most with one email address.
+        "BOOKINGS_PER_ADDRESS_PER_DAY": f"{INTAKE_LIMIT} per day",
+        "BOOKINGS_PER_EMAIL_PER_DAY": str(INTAKE_LIMIT),
         "MAIL_DEFAULT_SENDER": "bookings@harbor.example", "STAFF_EMAIL": "desk@harbor.example",
         "WORKER_INTERVAL": "1", "PYTHONUNBUFFERED": "1",
     })

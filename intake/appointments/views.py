@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 
@@ -94,8 +93,10 @@ def review(reference: str, slug: str):
         return _unavailable(intake, therapist, zone,
                             "That time isn't available any more. Here are other open times.", 409)
     form = BookingForm(start=starts_at.isoformat(), key=secrets.token_urlsafe(24), tz=zone)
+    earlier = [db.session.get(Appointment, i)
+               for i in services.active_ahead(intake.id, now_utc())]
     return render_template("appointments/review.html", intake=intake, therapist=therapist,
-                           zone=zone, starts_at=starts_at, form=form,
+                           zone=zone, starts_at=starts_at, form=form, earlier=earlier,
                            how=services.meeting_format(intake, therapist),
                            ends_at=starts_at + timedelta(minutes=therapist.consultation_minutes))
 
@@ -105,8 +106,15 @@ def _booking_limit() -> str:
     return current_app.config["INTAKE_RATE_LIMIT"]
 
 
+def _booked(response) -> bool:
+    """Count only bookings made against the per-address cap."""
+    return response.status_code == 303
+
+
 @bp.post("/book/<slug>")
 @limiter.limit(_booking_limit)
+@limiter.limit(lambda: current_app.config["BOOKINGS_PER_ADDRESS_PER_DAY"], deduct_when=_booked,
+               error_message="Many consultations were booked from your connection today.")
 def book(reference: str, slug: str):
     """Book the reviewed time; on success 303 to the confirmation page."""
     intake = intake_or_404(reference)
@@ -117,15 +125,14 @@ def book(reference: str, slug: str):
     if not form.validate_on_submit() or starts_at is None:
         return _unavailable(intake, therapist, zone,
                             "We couldn't read the time you chose. Please pick it again.", 422)
-    replaces = session.get("replacing", {}).get(reference)
     try:
-        booked = services.book(intake, therapist, starts_at, form.key.data, replaces=replaces)
+        booked = services.book(intake, therapist, starts_at, form.key.data)
     except services.TimeTaken as exc:
         return _unavailable(intake, therapist, zone, exc.message, 409)
+    except services.TooManyBookings as exc:
+        return _unavailable(intake, therapist, zone, exc.message, 429)
     except services.BookingError as exc:
         return _unavailable(intake, therapist, zone, exc.message, 422)
-    if replaces:
-        session["replacing"] = {k: v for k, v in session["replacing"].items() if k != reference}
     return redirect(url_for("appointments.booked", reference=reference,
                             uid=booked.appointment.uid), 303)
 

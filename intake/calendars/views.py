@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import time
 
 from flask import Blueprint, Response, current_app, request
 from flask_limiter.util import get_remote_address
 from limits import parse
 from werkzeug.http import is_resource_modified
 
+from ..clock import now_utc
 from ..extensions import limiter
 from . import feeds
 
@@ -48,7 +48,7 @@ def _not_found() -> Response:
         item, who = parse(current_app.config["FEED_RATE_LIMIT"]), get_remote_address()
         if not limiter.limiter.hit(item, "feed-not-found", who):
             reset = limiter.limiter.get_window_stats(item, "feed-not-found", who).reset_time
-            wait = max(1, math.ceil(reset - time.time()))
+            wait = max(1, math.ceil(reset - now_utc().timestamp()))
             return Response("Too many requests\n", status=429, mimetype="text/plain",
                             headers={"Retry-After": str(wait)})
     return Response("Not found\n", status=404, mimetype="text/plain")

@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import links
 from ..appointments.candidates import matches_for
-from ..appointments.models import HELD, Appointment
+from ..appointments.models import Appointment
 from ..clock import now_utc, timed_serializer
 from ..extensions import limiter
 from ..formatting import zone_or
@@ -198,14 +198,11 @@ def again(token: str):
 
 @bp.get("/choose-instead/<token>")
 def instead(token: str):
-    """Open the link from an offer email: choose another time in place of the held one."""
+    """Open the link from an offer email: choose another time in place of the held one (an
+    intake holds one time at most, so booking another withdraws it)."""
     appointment = links.record_for(links.INSTEAD, token, Appointment)
     if appointment is None:
         return render_template("intakes/link_invalid.html"), 404
     intake = appointment.intake
     remember(intake)
-    if appointment.status == HELD:
-        replacing = dict(session.get("replacing", {}))
-        replacing[intake.reference] = appointment.id
-        session["replacing"] = replacing
     return redirect(url_for("intakes.match", reference=intake.reference), 303)

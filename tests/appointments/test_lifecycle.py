@@ -567,27 +567,32 @@ def test_reminders_go_to_every_due_client_in_one_pass_and_never_after_the_start(
     assert services.send_reminders() == 0
 
 
-def test_replacing_a_held_time_withdraws_only_that_clients_hold(app, demo, clock):
-    old = in_state("held", clock)
+@pytest.mark.parametrize("state", ["held", "confirmed"])
+def test_a_new_booking_replaces_the_intake_s_earlier_one_and_no_one_else_s(app, demo, clock,
+                                                                           state):
+    old = in_state(state, clock)
     intake = old.intake
     stranger = book_directly("sam-whitaker", email="stranger@client.example")
+    kept = snapshot(stranger.id)
     (slot,) = next_open_times(old.therapist, old.starts_at + timedelta(days=1), 1)
     before = snapshot(old.id)
     clock.advance(timedelta(minutes=10))
-    services.book(intake, old.therapist, slot.starts_at, "replace-key", replaces=old.id)
+    new = services.book(intake, old.therapist, slot.starts_at, "replace-key").appointment
     after = snapshot(old.id)
     a = db.session.get(Appointment, old.id)
     assert (a.status, a.ended_at) == ("cancelled", clock.now())
     assert after["sequence"] == before["sequence"] + 1
     assert after["emails"][len(before["emails"]):] == [("replaced_client", "CANCEL"),
                                                        ("cancelled_therapist", "CANCEL")]
+    withdrawn = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.appointment_id == old.id, OutboxMessage.kind == "replaced_client")).one()
+    earlier = "appointment" if state == "confirmed" else "request"
+    assert withdrawn.subject.startswith(f"Your earlier {earlier} for ")
     event = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert (event.action, event.user_id, event.record_type, event.record_id, event.detail) == (
         "cancel", None, "appointment", old.id, "replaced by client")
-    # Another client's hold is never withdrawn this way.
-    kept = snapshot(stranger.id)
-    (another,) = next_open_times(old.therapist, slot.starts_at + timedelta(days=1), 1)
-    services.book(intake, old.therapist, another.starts_at, "replace-key-2", replaces=stranger.id)
+    # One time to come per intake; another client's booking is never touched.
+    assert services.active_ahead(intake.id, clock.now()) == [new.id]
     assert snapshot(stranger.id) == kept
 
 

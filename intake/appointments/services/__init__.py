@@ -2,7 +2,7 @@
 client's own changes and reminders. The steps they share (ending an appointment, telling both
 parties) and every message they show are stated once, in `lifecycle`."""
 
-from .booking import Booked, book, meeting_format
+from .booking import Booked, active_ahead, book, meeting_format
 from .changes import cancel_by_client, cancel_or_ask_desk, inside_window, request_change, reschedule
 from .decisions import accept_proposal, cancel, confirm, decline, expire_holds, propose
 from .lifecycle import (
@@ -11,6 +11,7 @@ from .lifecycle import (
     StateError,
     TimeNotOpen,
     TimeTaken,
+    TooManyBookings,
     invite_data,
     location_of,
 )
@@ -18,7 +19,8 @@ from .reminders import send_reminders
 
 __all__ = [
     "Booked", "BookingError", "NotAFit", "StateError", "TimeNotOpen", "TimeTaken",
-    "accept_proposal", "book", "cancel", "cancel_by_client", "cancel_or_ask_desk", "confirm",
-    "decline", "expire_holds", "inside_window", "invite_data", "location_of", "meeting_format",
-    "propose", "request_change", "reschedule", "send_reminders",
+    "TooManyBookings", "accept_proposal", "active_ahead", "book", "cancel", "cancel_by_client",
+    "cancel_or_ask_desk", "confirm", "decline", "expire_holds", "inside_window", "invite_data",
+    "location_of", "meeting_format", "propose", "request_change", "reschedule",
+    "send_reminders",
 ]

@@ -19,8 +19,9 @@ from ...matching import passes_filters
 from ...scheduling.services import is_open
 from ...therapists.models import Therapist
 from ..candidates import candidate_for, wish_for
-from ..models import ACTIVE_STATUSES, CANCELLED, CONFIRMED, HELD, Appointment
+from ..models import ACTIVE_STATUSES, CANCELLED, CONFIRMED, HELD, Appointment, holds_its_time
 from .lifecycle import (
+    BOOKED_ENOUGH,
     CALL_US,
     NOT_OFFERED,
     NOT_OPEN,
@@ -28,6 +29,7 @@ from .lifecycle import (
     NotAFit,
     TimeNotOpen,
     TimeTaken,
+    TooManyBookings,
     end,
     locked,
     notify,
@@ -51,14 +53,15 @@ def meeting_format(intake: Intake, therapist: Therapist) -> str:
 
 def book(
     intake: Intake, therapist: Therapist, starts_at: datetime, key: str,
-    now: datetime | None = None, replaces: int | None = None,
+    now: datetime | None = None,
 ) -> Booked:
     """Hold `starts_at` with `therapist` for the intake and queue both invites; return it.
 
-    With `replaces` (a held appointment of the same intake whose time the client turned down),
-    that one is withdrawn in the same transaction. The same idempotency `key` always returns the
-    first booking made with it. Raises NotAFit, TimeNotOpen or TimeTaken (a race lost to another
-    booking) without changing anything.
+    An intake has one consultation to come at most: any it already holds (requested or
+    confirmed, not yet started) is withdrawn in the same transaction, with CANCEL to both. The
+    same idempotency `key` always returns the first booking made with it. Raises NotAFit,
+    TimeNotOpen, TimeTaken (a race lost to another booking) or TooManyBookings (the email
+    address's bookings for the day are used up) without changing anything.
     """
     now = now or now_utc()
     existing = _by_key(key)
@@ -70,10 +73,12 @@ def book(
         raise NotAFit(NOT_OFFERED.format(name=therapist.name))
     try:
         with unit_of_work() as session:
-            if replaces:
-                # The replaced appointment is locked before the new one moves the therapist's
-                # schedule version, in the order every other change takes them (no deadlock).
-                locked(session, replaces)
+            # Earlier ones are locked before the new one moves the therapist's schedule
+            # version, in the order every other change takes them (no deadlock).
+            earlier = [locked(session, i) for i in active_ahead(intake.id, now)]
+            if _booked_today(intake.email, now) >= current_app.config[
+                    "BOOKINGS_PER_EMAIL_PER_DAY"]:
+                raise TooManyBookings(BOOKED_ENOUGH)
             # On SQLite this transaction holds the write lock, so the check below cannot race.
             if not is_open(therapist, starts_at, now):
                 raise (TimeTaken(TAKEN) if _overlapping(therapist, starts_at)
@@ -81,14 +86,33 @@ def book(
             appointment = _hold(session, intake, therapist, starts_at, key, now)
             session.flush()
             notify(session, appointment, REQUEST, "booking_client", "booking_therapist")
-            if replaces:
-                _withdraw_replaced(session, replaces, intake.id, now)
+            for old in earlier:
+                end(session, old, CANCELLED, now, "replaced_client", action="cancel",
+                    detail="replaced by client", was_confirmed=old.confirmed_at is not None)
     except IntegrityError:
         existing = _by_key(key)
         if existing is not None:
             return Booked(existing, False)
         raise TimeTaken(TAKEN) from None
     return Booked(appointment, True)
+
+
+def active_ahead(intake_id: int, now: datetime) -> list[int]:
+    """Return the ids of the intake's appointments that hold a time not yet started, oldest
+    first (one, unless made before an intake could hold only one)."""
+    return list(db.session.scalars(
+        sa.select(Appointment.id).where(Appointment.intake_id == intake_id,
+                                        holds_its_time(Appointment.status),
+                                        Appointment.starts_at > now)
+        .order_by(Appointment.id)))
+
+
+def _booked_today(email: str, now: datetime) -> int:
+    """Return how many appointments were booked in the last day for intakes with `email`."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Appointment).join(Intake).where(
+            Appointment.created_at > now - timedelta(days=1),
+            sa.func.lower(Intake.email) == (email or "").strip().lower()))
 
 
 def _by_key(key: str) -> Appointment | None:
@@ -129,12 +153,3 @@ def _hold(session, intake, therapist, starts_at, key, now) -> Appointment:
     )
     session.add(appointment)
     return appointment
-
-
-def _withdraw_replaced(session, appointment_id: int, intake_id: int, now: datetime) -> None:
-    """Cancel the held appointment a client replaced with a new booking (CANCEL to both)."""
-    old = locked(session, appointment_id)
-    if old.intake_id != intake_id or old.status != HELD:
-        return
-    end(session, old, CANCELLED, now, "replaced_client", action="cancel",
-        detail="replaced by client")

@@ -33,6 +33,8 @@ LINK_OUTDATED = "This link is no longer valid: the appointment has changed since
 STARTED = "This appointment has already started."
 TOO_CLOSE = "It's too close to the appointment to change it here. Please call us."
 CANCEL_OR_MOVE = "Choose whether to cancel or to find another time."
+BOOKED_ENOUGH = ("You've booked several consultations today with this email address. To change "
+                 "your time again, please call us: we'll gladly help.")
 
 
 class BookingError(UserError):
@@ -49,6 +51,10 @@ class TimeNotOpen(BookingError):
 
 class NotAFit(BookingError):
     """The therapist does not offer what the intake asked for."""
+
+
+class TooManyBookings(BookingError):
+    """This email address has booked as many times today as anyone may."""
 
 
 class StateError(BookingError):
