@@ -29,7 +29,7 @@ from intake.scheduling.services import open_times
 from intake.therapists.models import Therapist
 
 from . import served
-from .scale import ANSWERS
+from .scale import ANSWERS, BENCH_SECRET
 
 
 def _bare_client():
@@ -72,7 +72,7 @@ def add_history(therapist: Therapist, intake_id: int, count: int, offset: int) -
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="intake-bench-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
-                      "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "SECRET_KEY": BENCH_SECRET, "WTF_CSRF_ENABLED": False,
                       "RATELIMIT_ENABLED": False, "INTAKE_MIN_SECONDS": 0,
                       "BOOKINGS_PER_EMAIL_PER_DAY": 10**6})
     bare = _bare_client()

@@ -27,6 +27,8 @@ ANSWERS = {
 }
 CHUNK = 5_000
 
+BENCH_SECRET = "bench-" + "b" * 32  # long enough to start as production would
+
 
 @dataclass(frozen=True)
 class Seeded:

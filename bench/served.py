@@ -36,7 +36,7 @@ from intake.matching import passes_filters
 from intake.scheduling.services import upcoming_times
 from intake.therapists.models import Therapist
 
-from .scale import add_history, seed
+from .scale import BENCH_SECRET, add_history, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -249,10 +249,10 @@ def settle(app) -> None:
 
 def run_database(name: str, url: str) -> list[tuple[str, Result, Result | None, str]]:
     """Seed the practice on `url`, drive every path at both history sizes; return the rows."""
-    env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "INTAKE_RATE_LIMIT": NO_LIMIT,
+    env = {"DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET, "INTAKE_RATE_LIMIT": NO_LIMIT,
            "FEED_RATE_LIMIT": NO_LIMIT, "BOOKINGS_PER_ADDRESS_PER_DAY": NO_LIMIT,
            "BOOKINGS_PER_EMAIL_PER_DAY": "1000000", "INTAKE_MIN_SECONDS": "0"}
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_SECRET})
     with app.app_context():
         upgrade()
         seeded = seed(now_utc(), therapists=50, history=SMALL, intakes=SESSIONS * 5)

@@ -23,7 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(settings.load(app.instance_path))
     if config:
         app.config.from_mapping(config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if problems := settings.unsafe_for_production(app.config):
+        raise RuntimeError("Refusing to start: " + "; ".join(problems))
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
     init_app(app)
     return app

@@ -44,6 +44,8 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or _dev_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path, env.get("DATABASE_URL")),
+        # A failed statement's message never carries its values (intake answers, names).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "DATABASE_BUSY_SECONDS": _int(env.get("DATABASE_BUSY_SECONDS"), 15),
         "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "PRACTICE_NAME": env.get("PRACTICE_NAME") or "Harbor Light Counselling",
@@ -101,6 +103,29 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
     }
+
+
+SECRET_MIN = 32
+
+
+def unsafe_for_production(config) -> list[str]:
+    """Return why these settings must not serve real clients (empty when they may).
+
+    Development (DEV_INBOX) and tests are exempt. A short SECRET_KEY can be guessed, and it
+    signs sessions, manage links and feed addresses; an SMTP login without TLS would send the
+    mailbox's password across the network in clear.
+    """
+    if config.get("TESTING") or config.get("DEV_INBOX"):
+        return []
+    problems = []
+    if len(config.get("SECRET_KEY") or "") < SECRET_MIN:
+        problems.append(f"SECRET_KEY must be at least {SECRET_MIN} characters: "
+                        "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    if config.get("MAIL_USERNAME") and not (config.get("MAIL_USE_TLS")
+                                            or config.get("MAIL_USE_SSL")):
+        problems.append("MAIL_USERNAME is set but neither MAIL_USE_TLS nor MAIL_USE_SSL is: "
+                        "the mail password would cross the network unencrypted")
+    return problems
 
 
 def _dev_secret(instance_path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,24 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def keep_sqlite_private(engine: Engine) -> None:
+    """Make a SQLite database file readable by its owner only (0600), in a folder of its own
+    made 0700 when it does not exist yet; SQLite gives its -wal and -shm files the same mode.
+
+    The file holds every intake's answers: it is created (or narrowed, when made earlier with
+    wider permissions) before SQLite first opens it.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    path = engine.url.database
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 def install_sqlite_locking(engine: Engine, busy_seconds: float = 15) -> None:

@@ -1,4 +1,5 @@
-"""Keeping secrets out of logs: tokens in request paths are masked before any handler sees them."""
+"""Keeping secrets out of logs: tokens in request paths, and what staff search for (clients'
+names and email addresses), are masked before any handler sees them."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import re
 
 SECRET_PATHS = re.compile(
     r"(/(?:feeds|manage|offer|intake/choose-again|intake/choose-instead)/)[^/\s?\"]+")
+# What staff search for, and a sign-in's way back to a page (which may be such a search).
+SEARCHES = re.compile(r"(/staff/(?:search\?(?:[^\s\"]*&)?q|login\?(?:[^\s\"]*&)?next)=)[^&\s\"]*")
 
 
 class RedactTokens(logging.Filter):
-    """Replace the token in secret-bearing paths (feeds, manage links, offers) with "…"."""
+    """Replace the token in secret-bearing paths (feeds, manage links, offers) and the terms of
+    staff searches with "…"."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if SECRET_PATHS.search(message):
-            record.msg = SECRET_PATHS.sub(r"\1…", message)
+        if SECRET_PATHS.search(message) or SEARCHES.search(message):
+            record.msg = SEARCHES.sub(r"\1…", SECRET_PATHS.sub(r"\1…", message))
             record.args = ()
         return True
 

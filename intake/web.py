@@ -19,7 +19,7 @@ from .appointments.manage import bp as manage_bp
 from .appointments.offers import bp as offers_bp
 from .calendars.views import bp as feeds_bp
 from .cli import register
-from .database import install_idle_ping, install_sqlite_locking
+from .database import install_idle_ping, install_sqlite_locking, keep_sqlite_private
 from .extensions import csrf, db, limiter, mail, migrate
 from .forms import zone_options
 from .htmx import is_htmx
@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     """Bind extensions, register blueprints, CLI commands, headers and error handlers."""
     db.init_app(app)
     with app.app_context():
+        keep_sqlite_private(db.engine)
         install_sqlite_locking(db.engine, app.config["DATABASE_BUSY_SECONDS"])
         install_idle_ping(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from intake.appointments import services
@@ -12,7 +13,7 @@ from intake.audit import AuditEvent
 from intake.extensions import db
 from intake.scheduling.services import next_open_times
 from intake.therapists.services import add_time_off, update_profile
-from tests.helpers import PASSWORD, book_directly, sign_in, token
+from tests.helpers import PASSWORD, book_directly, csrf_from, sign_in, token, wait_for
 
 
 def actions():
@@ -88,3 +89,36 @@ def test_staff_changes_need_the_csrf_token_and_htmx_sends_it_as_a_header(client,
     accepted = client.post(f"/staff/appointments/{held.id}/confirm",
                            headers={"HX-Request": "true", "X-CSRFToken": header})
     assert accepted.status_code == 200 and "Confirmed" in accepted.text
+
+
+def test_the_access_log_never_shows_what_staff_searched_for(app, demo, make_user, live_server,
+                                                            caplog):
+    caplog.set_level(logging.INFO)
+    browser = requests.Session()
+    page = browser.get(f"{live_server}/staff/login")
+    browser.post(f"{live_server}/staff/login", data={
+        "email": make_user("front_desk").email, "password": PASSWORD,
+        "csrf_token": csrf_from(page.text)})
+    found = browser.get(f"{live_server}/staff/search", params={"q": "Ottoline Sparrow"})
+    assert found.status_code == 200
+    browser.get(f"{live_server}/staff/search?page=2&q=ottoline%40client.example")
+    # Signed out, the search sends the browser to sign in with the way back in `next`.
+    signed_out = requests.get(f"{live_server}/staff/search", params={"q": "Ottoline"})
+    assert "/staff/login" in signed_out.url
+
+    def searches():  # the server writes its line just after answering
+        return [r.getMessage() for r in caplog.records if "/staff/search" in r.getMessage()]
+
+    wait_for(lambda: len(searches()) >= 3)
+    assert all("q=…" in line for line in searches()), searches()
+    lines = [r.getMessage() for r in caplog.records]
+    assert not [line for line in lines if "Ottoline" in line or "ottoline" in line.lower()]
+
+
+def test_a_failed_statement_never_carries_its_values(app):
+    with pytest.raises(sa.exc.DBAPIError) as failed:
+        db.session.execute(sa.text("SELECT no_such_column FROM intake WHERE story = :story"),
+                           {"story": "A private story about our marriage."})
+    db.session.rollback()
+    assert "no_such_column" in str(failed.value)
+    assert "marriage" not in str(failed.value)

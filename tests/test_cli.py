@@ -36,7 +36,7 @@ def test_demo_has_open_times_in_the_coming_two_weeks(app, demo):
 
 def test_db_upgrade_builds_the_schema_from_migrations(tmp_path):
     fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}",
-                        "SECRET_KEY": "x"})
+                        "SECRET_KEY": "x" * 32})
     result = fresh.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     with fresh.app_context():

@@ -17,11 +17,13 @@ from intake import config, create_app
 from intake.audit import AuditEvent
 from intake.calendars.busy import sync_due
 from intake.calendars.models import ExternalCalendar
+from intake.clock import now_utc
 from intake.demo import load_demo
 from intake.extensions import db
+from intake.mail.delivery import deliver_due
 from intake.staff.accounts import create_user
 from intake.therapists.models import Therapist
-from tests.helpers import PASSWORD, ROOT, free_port
+from tests.helpers import PASSWORD, ROOT, book_directly, free_port
 
 PROXIED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
 DEPLOYMENT_KEYS = ("SESSION_COOKIE_SECURE", "PREFERRED_URL_SCHEME", "PROXY_FIX",
@@ -118,9 +120,48 @@ def test_the_web_app_never_loads_the_workers_delivery_code(tmp_path):
     """A web process assembles every page and command without the worker or its SMTP code."""
     script = ("import sys; from intake import create_app; "
               f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/w.db', "
-              "'SECRET_KEY': 'x'}); "
+              "'SECRET_KEY': 'x' * 32}); "
               "print(sorted(m for m in ('intake.worker', 'intake.mail.delivery') "
               "if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True, cwd=ROOT).stdout.strip()
     assert loaded == "[]"
+
+
+def test_production_settings_that_would_expose_clients_refuse_to_start(tmp_path):
+    base = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db", "SECRET_KEY": "k" * 32}
+    create_app(base)  # a long secret and no mail login: starts
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY must be at least 32 characters"):
+        create_app({**base, "SECRET_KEY": "k" * 31})
+    with pytest.raises(RuntimeError, match="neither MAIL_USE_TLS nor MAIL_USE_SSL"):
+        create_app({**base, "MAIL_USERNAME": "bookings@practice.example"})
+    create_app({**base, "MAIL_USERNAME": "bookings@practice.example", "MAIL_USE_TLS": True})
+    create_app({**base, "MAIL_USERNAME": "bookings@practice.example", "MAIL_USE_SSL": True})
+
+    # Development (the dev inbox) may run with a short secret.
+    create_app({**base, "SECRET_KEY": "dev", "DEV_INBOX": True})
+
+
+def test_the_database_and_delivered_emails_are_readable_by_their_owner_only(tmp_path):
+    database = tmp_path / "data" / "intake.db"
+    sink = tmp_path / "mail"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+                      "SECRET_KEY": "k" * 32, "MAIL_SINK_DIR": str(sink)})
+    with app.app_context():
+        upgrade()
+        load_demo(now_utc())
+        book_directly("maya-chen")
+        assert deliver_due().sent == 2
+        db.session.remove()
+    assert database.parent.stat().st_mode & 0o777 == 0o700
+    assert sink.stat().st_mode & 0o777 == 0o700
+    files = [database, database.with_name("intake.db-wal"), *sink.glob("*.eml")]
+    assert len(files) == 4
+    assert {path.name: path.stat().st_mode & 0o777 for path in files} == {
+        path.name: 0o600 for path in files}
+
+    # A database file made earlier with wider permissions is narrowed when the app opens it.
+    database.chmod(0o644)
+    create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "SECRET_KEY": "k" * 32})
+    assert database.stat().st_mode & 0o777 == 0o600

@@ -319,7 +319,7 @@ def test_two_servers_and_two_workers_on_one_database_under_load(
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("GUNICORN_", "RATELIMIT_", "MAIL_", "FLASK_"))}
     env.update({
-        "DATABASE_URL": database_url, "SECRET_KEY": "scale-out-secret",
+        "DATABASE_URL": database_url, "SECRET_KEY": "scale-out-secret-" + "s" * 32,
         "RATELIMIT_STORAGE_URI": redis_url, "INTAKE_RATE_LIMIT": f"{INTAKE_LIMIT} per hour",
         "INTAKE_MIN_SECONDS": "0", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
         # Every simulated client books from this one machine, most with one email address.

@@ -146,12 +146,14 @@ class FolderSink:
         self.folder = Path(config["MAIL_SINK_DIR"])
 
     def __enter__(self):
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return self
 
     def send(self, item: Claimed) -> None:
-        """Write the message to `<id>.eml`."""
-        (self.folder / f"{item.id:06d}.eml").write_bytes(item.raw)
+        """Write the message to `<id>.eml`, readable by its owner only."""
+        path = self.folder / f"{item.id:06d}.eml"
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(item.raw)
 
     def __exit__(self, *exc):
         return None

@@ -175,7 +175,7 @@ class Workers:
     """`flask worker` processes on the test's database and SMTP server."""
 
     def __init__(self, app, tmp_path):
-        self.env = {**os.environ, "FLASK_APP": "wsgi", "SECRET_KEY": "test-secret",
+        self.env = {**os.environ, "FLASK_APP": "wsgi", "SECRET_KEY": "test-secret-" + "t" * 32,
                     "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                     "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"]),
                     "MAIL_DEFAULT_SENDER": "bookings@harbor.example", "MAIL_TIMEOUT": "5",

@@ -15,7 +15,7 @@ from tests.helpers import ROOT, free_port, wait_for_port
 
 def test_two_web_processes_share_one_failure_count(app, make_user, database_url, redis_url):
     user = make_user("front_desk")
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "shared-secret",
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "shared-secret-" + "s" * 32,
            "RATELIMIT_STORAGE_URI": redis_url, "LOGIN_LIMIT_ACCOUNT": "3 per 15 minutes",
            "LOGIN_LIMIT_ADDRESS": "100 per 15 minutes", "FLASK_APP": "wsgi"}
     servers, ports = [], []
