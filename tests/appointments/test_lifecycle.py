@@ -637,16 +637,32 @@ def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock)
             appointment.starts_at, appointment.ends_at)
         assert str(event["LOCATION"]) == "Online (video): the link comes by email before the " \
                                          "session"
-        assert str(event["DESCRIPTION"]) == (
-            f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
-            f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{cfg['BASE_URL']}/")
-        assert str(event["URL"]) == cfg["BASE_URL"] + "/"
         assert str(event["ORGANIZER"]) == "mailto:bookings@harbor.example"
         assert event["ORGANIZER"].params["CN"] == cfg["PRACTICE_NAME"]
-        assert [(str(a), a.params["CN"]) for a in event["ATTENDEE"]] == [
-            ("mailto:alex@client.example", "Alex Morgan"),
-            ("mailto:maya.chen@practice.example", "Maya Chen")]
         assert event.decoded("DTSTAMP") == clock.now().replace(microsecond=0)
+    assert str(client["DESCRIPTION"]) == (
+        f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
+        f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{cfg['BASE_URL']}/")
+    assert str(client["URL"]) == cfg["BASE_URL"] + "/"
+    assert [(str(a), a.params["CN"]) for a in client["ATTENDEE"]] == [
+        ("mailto:alex@client.example", "Alex Morgan"),
+        ("mailto:maya.chen@practice.example", "Maya Chen")]
+    # The therapist's copy goes into their calendar provider: initials, the therapist alone as
+    # attendee, and a link to the appointment behind sign-in; never the client's name or email.
+    staff_page = f"{cfg['BASE_URL']}/staff/appointments/{appointment.id}"
+    assert str(therapist["URL"]) == staff_page
+    assert str(therapist["DESCRIPTION"]) == (
+        f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
+        f"Details (sign-in needed): {staff_page}")
+    attendees = therapist["ATTENDEE"]
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    assert [(str(a), a.params["CN"]) for a in attendees] == [
+        ("mailto:maya.chen@practice.example", "Maya Chen")]
+    parts = [part.get_payload(decode=True) for part in parse(emails["booking_therapist"]).walk()
+             if not part.is_multipart()]
+    whole = b"".join(parts).decode()
+    assert "BEGIN:VCALENDAR" in whole
+    assert "alex@client.example" not in whole.lower() and "Morgan" not in whole
     text = parse(emails["booking_therapist"]).get_body(("plain",)).get_content()
     assert "Client: A. M." in text and "Morgan" not in text
     assert "Where:  Online (video)" in text

@@ -131,12 +131,28 @@ def location_of(appointment: Appointment) -> str:
     return f"{FORMATS[TELEHEALTH]}: the link comes by email before the session"
 
 
-def invite_data(appointment: Appointment, summary: str) -> InviteData:
-    """Return the invite's contents for an appointment (status from its state)."""
+def invite_data(appointment: Appointment, summary: str, *,
+                for_therapist: bool = False) -> InviteData:
+    """Return the invite's contents for an appointment (status from its state).
+
+    The client's copy names both of them. The therapist's copy is the minimum necessary: its
+    summary carries initials only, its one attendee is the therapist, and its link opens the
+    appointment in the app behind sign-in, where the client's details are.
+    """
     cfg = current_app.config
     organizer = sender()
     client = appointment.intake
     therapist = appointment.therapist
+    if for_therapist:
+        url = links.staff_appointment_url(appointment.id)
+        description = (f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
+                       f"Details (sign-in needed): {url}")
+        attendees = (Party(therapist.name, therapist.email),)
+    else:
+        url = cfg["BASE_URL"] + "/"
+        description = (f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
+                       f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{url}")
+        attendees = (Party(client.name, client.email), Party(therapist.name, therapist.email))
     return InviteData(
         uid=appointment.uid,
         sequence=appointment.sequence,
@@ -145,11 +161,10 @@ def invite_data(appointment: Appointment, summary: str) -> InviteData:
         status="CONFIRMED" if appointment.status == CONFIRMED else "TENTATIVE",
         summary=summary,
         location=location_of(appointment),
-        description=(f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
-                     f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{cfg['BASE_URL']}/"),
-        url=cfg["BASE_URL"] + "/",
+        description=description,
+        url=url,
         organizer=Party(organizer.display_name, organizer.addr_spec),
-        attendees=(Party(client.name, client.email), Party(therapist.name, therapist.email)),
+        attendees=attendees,
         stamp=now_utc(),
     )
 
@@ -184,8 +199,8 @@ def notify(session, appointment: Appointment, method: str | None, client_templat
                 {**context, "zone": appointment.client_timezone},
                 invite=invite, method=method, appointment_id=appointment.id)
     if therapist_template and therapist.invite_emails:
-        invite = build_invite(invite_data(appointment, f"Consultation: {client.initials}"),
-                              method) if method else None
+        invite = build_invite(invite_data(appointment, f"Consultation: {client.initials}",
+                                          for_therapist=True), method) if method else None
         enqueue(session, therapist_template, therapist.name, therapist.email,
                 {**context, "zone": therapist.timezone},
                 invite=invite, method=method, appointment_id=appointment.id)
