@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from zxcvbn import zxcvbn
 
 from .. import audit
 from ..calendars.feeds import revoke
@@ -34,12 +35,34 @@ def normal_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def check_password(password: str) -> None:
-    """Raise AccountError when a new password is too weak to accept."""
+GUESSABLE = 3  # zxcvbn's score from 0 to 4: below this, a password falls to an offline guess
+
+
+def check_password(password: str, *about: str) -> None:
+    """Raise AccountError, in plain words, when a new password is too weak to accept.
+
+    Too weak is shorter than PASSWORD_MIN, or common or guessable by zxcvbn's offline estimate
+    (score below GUESSABLE), or built from `about` (the person's name and email) or the
+    practice's name without being very strong: those are what a guesser tries first.
+    """
     if len(password or "") < PASSWORD_MIN:
         raise AccountError(f"Use at least {PASSWORD_MIN} characters.", "password")
     if len(password) > 1024:
         raise AccountError("That password is too long.", "password")
+    context = [*about, current_app.config["PRACTICE_NAME"]]
+    words = [part for value in context if value
+             for part in [value, *value.replace("@", " ").replace(".", " ").split()]]
+    judged = zxcvbn(password[:100], user_inputs=words)  # the first 100 characters decide
+    personal = any(m.get("dictionary_name") == "user_inputs" for m in judged["sequence"])
+    if judged["score"] >= GUESSABLE and not (personal and judged["score"] < 4):
+        return
+    if personal:
+        reason = ("That password is built from your name, your email or the practice's name: "
+                  "the first things someone guessing would try.")
+    else:
+        reason = judged["feedback"]["warning"] or "That password would be easy to guess."
+    raise AccountError(f"{reason.rstrip('.')}. Try a few unrelated words together, like a short "
+                       "phrase only you would think of.", "password")
 
 
 def create_user(email: str, password: str, role: str, *, name: str = "",
@@ -52,7 +75,7 @@ def create_user(email: str, password: str, role: str, *, name: str = "",
         raise AccountError("A therapist account needs its therapist profile.", "therapist_id")
     if role != THERAPIST:
         therapist_id = None
-    check_password(password)
+    check_password(password, name, email)
     with unit_of_work() as session:
         if session.scalar(sa.select(User.id).where(User.email == email)):
             raise AccountError("An account with this email already exists.", "email")
@@ -195,7 +218,7 @@ def change_password(user_id: int, current: str, new: str) -> None:
         HASHER.verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
         raise AccountError("That isn't your current password.", "current") from None
-    check_password(new)
+    check_password(new, user.name, user.email)
     with unit_of_work() as session:
         row = session.get(User, user_id)
         row.password_hash = HASHER.hash(new)

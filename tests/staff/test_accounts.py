@@ -1,6 +1,7 @@
 """Accounts: argon2id, one answer for every failure, throttling, sessions that really end."""
 
 from datetime import timedelta
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -165,3 +166,29 @@ def test_changing_ones_password_signs_out_other_devices(app, client, make_user):
     assert sign_in(fresh, user.email).status_code == 401
     assert sign_in(fresh, user.email, "a brand new password").status_code == 303
     assert "password_change" in audit_actions()
+
+
+def test_common_and_guessable_passwords_are_refused_with_the_reason_beside_the_field(
+        app, client, make_user):
+    user = make_user("front_desk", email="robin.ashby@harbor.example")
+    sign_in(client, user.email)
+    url = "/staff/password"
+    for weak, reason in [("password1234", "This is a very common password"),
+                         ("RobinAshby2026", "built from your name, your email"),
+                         ("harborlight2026", "built from your name, your email"),
+                         ("qwertyuiopasdf", "similar to a commonly used password")]:
+        answer = client.post(url, data={"csrf_token": token(client, url), "current": PASSWORD,
+                                        "new": weak})
+        assert answer.status_code == 422, weak
+        text = unescape(answer.text)
+        assert reason in text and "Try a few unrelated words together" in text, weak
+        assert sign_in(app.test_client(), user.email, weak).status_code == 401
+    # An admin creating an account meets the same check.
+    admin = make_user("admin")
+    browser = app.test_client()
+    sign_in(browser, admin.email)
+    page = "/staff/admin/accounts"
+    made = browser.post(page, data={"csrf_token": token(browser, page), "role": "front_desk",
+                                    "email": "new@harbor.example", "name": "New Person",
+                                    "password": "password1234"})
+    assert made.status_code == 422 and "very common password" in unescape(made.text)
