@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, make_response, render_template, request
+from flask import Request as FlaskRequest
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -31,11 +32,27 @@ from .staff.auth import bp as auth_bp
 from .staff.auth import init_login
 from .staff.desk import bp as desk_bp
 from .staff.week import bp as week_bp
+from .therapists.services import PHOTO_MAX
 from .therapists.views import bp as therapists_bp
+
+# Routes that take more than MAX_CONTENT_LENGTH: the profile form carries a photo of up to
+# PHOTO_MAX (as the form says), with room for the other fields.
+LARGER_BODIES = {"therapists.edit": PHOTO_MAX + 512 * 1024}
+
+
+class Request(FlaskRequest):
+    """A request whose size limit follows its route, known before anything (the CSRF check
+    first) reads the body."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        endpoint = self.url_rule.endpoint if self.url_rule else None
+        return LARGER_BODIES.get(endpoint) or super().max_content_length
 
 
 def init_app(app: Flask) -> None:
     """Bind extensions, register blueprints, CLI commands, headers and error handlers."""
+    app.request_class = Request
     db.init_app(app)
     with app.app_context():
         keep_sqlite_private(db.engine)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from io import BytesIO
 
 import sqlalchemy as sa
+from PIL import Image, ImageOps
 
 from .. import audit
 from ..appointments.models import ACTIVE_STATUSES, Appointment
@@ -17,8 +19,10 @@ from ..scheduling.models import TimeOff, WeeklyHours
 from ..scheduling.slots import HoursRange, within_hours
 from .models import Therapist
 
-PHOTO_MAX = 2 * 1024 * 1024
-PHOTO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+PHOTO_MAX = 2 * 1024 * 1024  # bytes, as the form says
+PHOTO_PIXELS = 40_000_000  # a phone's largest photo; more is a decompression bomb
+PHOTO_SIDE = 800  # the largest side kept: shown at 72 to 120 pixels, sharp on any screen
+PHOTO_FORMATS = ("PNG", "JPEG", "WEBP")
 PROFILE_FIELDS = ("name", "credentials", "pronouns", "bio", "modalities", "concerns",
                   "languages", "formats", "accepting_new_clients", "auto_confirm")
 TEXT_FIELDS = ("name", "credentials", "pronouns", "bio")
@@ -36,22 +40,43 @@ class Stranded(Exception):
     appointments: list
 
 
-def photo_type(data: bytes) -> str:
-    """Return the image type of an upload (PNG or JPEG, by its first bytes); raise otherwise."""
+def clean_photo(data: bytes) -> tuple[bytes, str]:
+    """Return an uploaded photo decoded and made again as a JPEG, with its type.
+
+    Only what Pillow can decode as PNG, JPEG or WebP is accepted (a file that only starts like
+    an image is not), within PHOTO_MAX bytes and PHOTO_PIXELS pixels, checked before the pixels
+    are read. Turned upright as its EXIF says, shrunk to PHOTO_SIDE and saved with no metadata
+    at all: a phone photo's EXIF can carry where it was taken.
+    """
     if len(data) > PHOTO_MAX:
         raise ChangeError("Please choose a photo under 2 MB.", "photo")
-    if data[:12].startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return "image/webp"
-    for magic, kind in PHOTO_TYPES.items():
-        if data.startswith(magic):
-            return kind
-    raise ChangeError("Please choose a PNG, JPEG or WebP image.", "photo")
+    try:
+        with Image.open(BytesIO(data), formats=PHOTO_FORMATS) as image:
+            width, height = image.size
+            if width * height > PHOTO_PIXELS:
+                raise ChangeError("That image has too many pixels. Please choose a photo of "
+                                  "at most 40 megapixels.", "photo")
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+            if image.mode != "RGB":
+                flat = Image.new("RGB", image.size, "white")
+                image = image.convert("RGBA")
+                flat.paste(image, mask=image.getchannel("A"))
+                image = flat
+            out = BytesIO()
+            image.save(out, "JPEG", quality=85, optimize=True)
+    except ChangeError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ChangeError("Please choose a PNG, JPEG or WebP image.", "photo") from None
+    return out.getvalue(), "image/jpeg"
 
 
 def update_profile(therapist_id: int, values: dict, photo: bytes | None, by_user_id: int,
                    remove_photo: bool = False) -> Therapist:
-    """Save the profile fields (and photo); return the therapist."""
-    kind = photo_type(photo) if photo else None
+    """Save the profile fields (and photo, made again by `clean_photo`); return the
+    therapist."""
+    photo, kind = clean_photo(photo) if photo else (None, None)
     with unit_of_work() as session:
         therapist = session.get(Therapist, therapist_id)
         for key in PROFILE_FIELDS:

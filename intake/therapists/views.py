@@ -45,7 +45,6 @@ def index():
 @role_required(ADMIN, THERAPIST)
 def edit(slug: str):
     """Return the profile form; save it when posted."""
-    request.max_content_length = services.PHOTO_MAX + 512 * 1024  # room for the photo
     therapist = editable_or_404(slug)
     form = ProfileForm(obj=therapist if request.method == "GET" else None)
     if form.validate_on_submit():

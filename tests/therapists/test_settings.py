@@ -1,11 +1,13 @@
 """Therapists' own settings: bad input changes nothing; open times change at once."""
 
+import os
 from datetime import timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from intake.audit import AuditEvent
 from intake.clock import now_utc
@@ -116,22 +118,68 @@ def test_time_off_rules(client, maya):
     assert "Conference" in page.text
 
 
-def test_photo_must_be_a_small_image(client, maya):
+def post_photo(client, data, name):
     url = "/staff/therapists/maya-chen"
+    return client.post(url, content_type="multipart/form-data", data={
+        "csrf_token": token(client, url), "name": "Maya Chen", "modalities": ["couples"],
+        "languages": ["en"], "formats": ["telehealth"], "photo": (BytesIO(data), name)})
 
-    def post(data, name):
-        return client.post(url, content_type="multipart/form-data", data={
-            "csrf_token": token(client, url), "name": "Maya Chen", "modalities": ["couples"],
-            "languages": ["en"], "formats": ["telehealth"], "photo": (BytesIO(data), name)})
 
-    not_image = post(b"%PDF-1.7 not a picture", "photo.png")
+def image_bytes(image, kind, **options) -> bytes:
+    out = BytesIO()
+    image.save(out, kind, **options)
+    return out.getvalue()
+
+
+def test_photo_must_be_a_small_image(client, maya):
+    not_image = post_photo(client, b"%PDF-1.7 not a picture", "photo.png")
     assert not_image.status_code == 422 and "PNG, JPEG or WebP" in not_image.text
-    too_big = post(PNG + b"\x00" * (2 * 1024 * 1024), "big.png")
+    # A PNG's first bytes followed by a web page: it starts like an image but is none.
+    polyglot = post_photo(client, PNG[:16] + b"<html><script>alert(1)</script></html>", "me.png")
+    assert polyglot.status_code == 422 and "PNG, JPEG or WebP" in polyglot.text
+    too_big = post_photo(client, PNG + b"\x00" * (2 * 1024 * 1024), "big.png")
     assert too_big.status_code == 422 and "under 2 MB" in too_big.text
+    # A few kilobytes that would unpack to 49 million pixels.
+    bomb = image_bytes(Image.new("1", (7000, 7000)), "PNG")
+    assert len(bomb) < 100_000
+    refused = post_photo(client, bomb, "bomb.png")
+    assert refused.status_code == 422 and "too many pixels" in refused.text
     assert client.get("/therapists/maya-chen/photo").status_code == 404
-    assert post(PNG, "me.png").status_code == 303
+
+    see_through = image_bytes(Image.new("RGBA", (2, 2), (10, 20, 30, 128)), "PNG")
+    assert post_photo(client, see_through, "me.png").status_code == 303
     photo = client.get("/therapists/maya-chen/photo")
-    assert photo.status_code == 200 and photo.mimetype == "image/png"
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    assert Image.open(BytesIO(photo.data)).format == "JPEG"
+
+
+def test_a_phone_photo_is_stored_upright_small_and_without_where_it_was_taken(client, maya):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the camera was held sideways
+    exif[0x010F] = "PhoneMaker"
+    exif.get_ifd(0x8825).update({1: "N", 2: (51.0, 30.0, 26.0), 3: "W", 4: (0.0, 7.0, 39.0)})
+    taken = Image.new("RGB", (1200, 900), "navy")
+    sent = image_bytes(taken, "JPEG", exif=exif.tobytes())
+    assert Image.open(BytesIO(sent)).getexif().get_ifd(0x8825)  # the GPS position is there
+
+    assert post_photo(client, sent, "IMG_0001.jpg").status_code == 303
+    stored = client.get("/therapists/maya-chen/photo").data
+    image = Image.open(BytesIO(stored))
+    assert image.size == (600, 800)  # turned upright, then shrunk to at most 800 pixels
+    assert not image.getexif() and "exif" not in image.info
+    assert b"PhoneMaker" not in stored and b"Exif" not in stored
+
+
+def test_a_photo_as_large_as_the_form_allows_is_accepted_with_form_tokens_checked(
+        with_csrf, client, maya):
+    noise = Image.frombytes("RGB", (700, 700), os.urandom(700 * 700 * 3))
+    data = image_bytes(noise, "PNG")
+    assert 1024 * 1024 < len(data) < 2 * 1024 * 1024  # over the site's 1 MiB, under 2 MB
+    assert post_photo(client, data, "me.png").status_code == 303
+    assert client.get("/therapists/maya-chen/photo").status_code == 200
+    # Other forms keep the site's limit.
+    big = client.post("/staff/password", data={"current": "x" * (1100 * 1024)})
+    assert big.status_code == 413
 
 
 def test_a_therapist_cannot_edit_someone_else(client, maya):
