@@ -38,6 +38,10 @@ ACTIONS = {
     "account_update": "Changed account",
     "account_disable": "Disabled account",
     "account_enable": "Enabled account",
+    "second_factor_on": "Set up two-step sign-in",
+    "second_factor_failed": "Wrong sign-in code",
+    "recovery_code_used": "Signed in with a recovery code",
+    "second_factor_reset": "Reset two-step sign-in",
 }
 
 

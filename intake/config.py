@@ -92,6 +92,9 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "INTAKE_MIN_SECONDS": _int(env.get("INTAKE_MIN_SECONDS"), 3),
         "SESSION_IDLE_MINUTES": _int(env.get("SESSION_IDLE_MINUTES"), 30),
         "SESSION_MAX_HOURS": _int(env.get("SESSION_MAX_HOURS"), 12),
+        # Roles that must sign in with a second factor; not read from the environment, so a
+        # deployment cannot turn it off (tests narrow it to exercise the rest alone).
+        "SECOND_FACTOR_ROLES": ("admin", "front_desk"),
         "LOGIN_LIMIT_ADDRESS": env.get("LOGIN_LIMIT_ADDRESS") or "20 per 15 minutes",
         "LOGIN_LIMIT_ACCOUNT": env.get("LOGIN_LIMIT_ACCOUNT") or "5 per 15 minutes",
         "PREFERRED_URL_SCHEME": "https" if _bool(env.get("HTTPS")) else "http",

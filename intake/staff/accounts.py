@@ -114,6 +114,12 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def active_user(user_id: int) -> User | None:
+    """Return the account when it exists and is active, else None."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
 def _hash(token: str) -> str:
     """Return the stored form of a session token."""
     return hashlib.sha256(token.encode()).hexdigest()

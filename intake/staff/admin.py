@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from ..audit import ACTIONS, AuditEvent
 from ..extensions import db
 from ..forms import options
-from . import accounts, queries
+from . import accounts, queries, second_factor
 from .auth import role_required
 from .models import ADMIN, ROLES, User
 
@@ -86,6 +86,8 @@ def update_account(user_id: int):
         action = request.form.get("action")
         if action in ("disable", "enable"):
             accounts.set_active(user_id, action == "enable", current_user)
+        elif action == "reset_second_factor":
+            second_factor.reset(user_id, current_user.id)
         else:
             accounts.change_role(user_id, form.role.data, form.therapist(), current_user)
     except accounts.AccountError as exc:

@@ -17,13 +17,14 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..audit import client_address
+from ..clock import now_utc
 from ..extensions import limiter, login_manager
 from ..redirects import same_site
-from . import accounts
+from . import accounts, second_factor
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -35,6 +36,12 @@ class PasswordForm(FlaskForm):
         DataRequired("Enter your current password."), Length(max=1024)])
     new = PasswordField("New password (at least 12 characters)", validators=[
         DataRequired("Enter a new password."), Length(max=1024)])
+
+
+class CodeForm(FlaskForm):
+    """The six-digit code from the authenticator app, or a recovery code."""
+
+    code = StringField("Code", validators=[DataRequired("Enter the code."), Length(max=40)])
 
 
 class LoginForm(FlaskForm):
@@ -89,7 +96,8 @@ def _failed(response) -> bool:
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], methods=["POST"],
                key_func=_account_key, deduct_when=_failed)
 def login():
-    """Return the sign-in page; sign in on a correct email and password."""
+    """Return the sign-in page; on a correct email and password, go on to the second step
+    (the code, or setting the app up when the role requires it), or sign in."""
     if current_user.is_authenticated:
         return redirect(url_for("desk.home"))
     form = LoginForm()
@@ -98,15 +106,123 @@ def login():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             session.clear()  # a new session at every sign-in
-            accounts.start_session(user, client_address())
-            login_user(user)
-            return redirect(_safe_next() or url_for("desk.home"), 303)
+            if user.has_second_factor or second_factor.required_for(user):
+                session[PENDING] = {"user": user.id, "at": now_utc().timestamp(),
+                                    "next": _safe_next()}
+                step = "auth.code" if user.has_second_factor else "auth.enrol"
+                return redirect(url_for(step), 303)
+            return _signed_in(user, _safe_next())
         form.password.errors.append("That email and password don't match an active account.")
         status = 401
     elif request.method == "POST":
         status = 422
     form.password.data = ""
     return render_template("staff/login.html", form=form), status
+
+
+PENDING = "second_step"
+PENDING_SECONDS = 300  # between the password and the code
+
+
+def _pending():
+    """Return the account whose password was just given (within PENDING_SECONDS), or None."""
+    pending = session.get(PENDING)
+    if not pending or now_utc().timestamp() - pending["at"] > PENDING_SECONDS:
+        return None
+    user = accounts.active_user(pending["user"])
+    return user
+
+
+def _signed_in(user, target: str | None):
+    """Start the server-side session and go on to `target` (or the desk)."""
+    session.pop(PENDING, None)
+    accounts.start_session(user, client_address())
+    login_user(user)
+    return redirect(target or url_for("desk.home"), 303)
+
+
+def _pending_key() -> str:
+    """Return the rate-limit key for codes typed for the pending account."""
+    return f"code:{(session.get(PENDING) or {}).get('user')}"
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], methods=["POST"],
+               key_func=_pending_key, deduct_when=_failed)
+def code():
+    """Return the second step of signing in; sign in on a right code."""
+    user = _pending()
+    if user is None or not user.has_second_factor:
+        return _start_again()
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        if second_factor.verify(user.id, form.code.data):
+            return _signed_in(user, session[PENDING].get("next"))
+        form.code.errors.append("That code didn't work. Codes change every 30 seconds; use "
+                                "the one showing now, or one of your recovery codes.")
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    form.code.data = ""
+    return render_template("staff/code.html", form=form), status
+
+
+@bp.route("/login/set-up", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], methods=["POST"],
+               key_func=_pending_key, deduct_when=_failed)
+def enrol():
+    """Set up the authenticator app during sign-in (roles that require it); then show the
+    recovery codes once, signed in."""
+    user = _pending()
+    if user is None or user.has_second_factor:
+        return _start_again()
+    return _set_up(user, after_sign_in=True)
+
+
+@bp.route("/two-step", methods=["GET", "POST"])
+@login_required
+def two_step():
+    """Return the account's two-step sign-in state; set it up when it is off."""
+    if current_user.has_second_factor:
+        return render_template("staff/two_step.html", left=second_factor.recovery_codes_left(
+            current_user.id))
+    return _set_up(current_user, after_sign_in=False)
+
+
+def _set_up(user, after_sign_in: bool):
+    """Return the set-up page (QR code and the secret as text); on a right code, turn the
+    second factor on and show the recovery codes."""
+    secret = session.get("new_secret") or second_factor.new_secret()
+    session["new_secret"] = secret
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        codes = second_factor.enrol(user.id, secret, form.code.data)
+        if codes is not None:
+            session.pop("new_secret", None)
+            target = None
+            if after_sign_in:
+                target = session[PENDING].get("next")
+                _signed_in(user, target)
+            return render_template("staff/recovery_codes.html", codes=codes,
+                                   target=target or url_for("desk.home"))
+        form.code.errors.append("That code didn't match. Check the app shows this account, "
+                                "then type the code showing now.")
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    form.code.data = ""
+    uri = second_factor.setup_uri(user, secret)
+    return render_template("staff/enrol.html", form=form, qr=second_factor.qr_image(uri),
+                           secret=secret, required=second_factor.required_for(user)), status
+
+
+def _start_again():
+    """Send someone whose second step is missing or too old back to the password."""
+    session.pop(PENDING, None)
+    flash("Please sign in again.", "info")
+    return redirect(url_for("auth.login"), 303)
 
 
 def _safe_next() -> str | None:

@@ -33,6 +33,10 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The second factor: a TOTP secret, encrypted (empty until enrolled), and the last time
+    # step whose code was accepted (a code is never accepted twice).
+    totp_secret: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    totp_step: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
 
     therapist = relationship("Therapist")
 
@@ -56,6 +60,11 @@ class User(db.Model):
         return self.session_token
 
     @property
+    def has_second_factor(self) -> bool:
+        """Return True once the account has enrolled an authenticator app."""
+        return bool(self.totp_secret)
+
+    @property
     def role_label(self) -> str:
         """Return the role as staff read it."""
         return ROLES.get(self.role, self.role)
@@ -75,3 +84,14 @@ class StaffSession(db.Model):
     address: Mapped[str] = mapped_column(sa.String(64), default="")
 
     user = relationship("User")
+
+
+class RecoveryCode(db.Model):
+    """One single-use code that signs in instead of the authenticator app; only its hash."""
+
+    __tablename__ = "staff_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

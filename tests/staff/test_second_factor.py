@@ -1,0 +1,138 @@
+"""Two-step sign-in: required for admins and the front desk, offered to therapists; a stolen
+password alone reads nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from intake.audit import AuditEvent
+from intake.extensions import db
+from intake.staff.models import User
+from tests.helpers import PASSWORD, csrf_from, token
+
+
+@pytest.fixture
+def required(settings):
+    settings["SECOND_FACTOR_ROLES"] = ("admin", "front_desk")
+
+
+def password_step(app, email, password=PASSWORD):
+    """Give the email and password in a new browser; return it and the answer."""
+    browser = app.test_client()
+    page = browser.get("/staff/login")
+    answer = browser.post("/staff/login?next=/staff/search", data={
+        "email": email, "password": password, "csrf_token": csrf_from(page.text)})
+    return browser, answer
+
+
+def send_code(browser, path, code):
+    return browser.post(path, data={"csrf_token": token(browser, path), "code": code})
+
+
+def signed_in(browser) -> bool:
+    return browser.get("/staff/").status_code == 200
+
+
+def audit_actions():
+    return db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+
+
+def test_the_front_desk_sets_up_the_app_and_every_sign_in_asks_for_a_fresh_code(
+        required, app, demo, make_user, clock):
+    desk = make_user("front_desk")
+    browser, answer = password_step(app, desk.email)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/staff/login/set-up"
+    assert not signed_in(browser)  # the password alone reads nothing
+
+    page = browser.get("/staff/login/set-up")
+    assert page.status_code == 200 and 'src="data:image/svg+xml' in page.text
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    totp = pyotp.TOTP(secret)
+    wrong = send_code(browser, "/staff/login/set-up", "000000")
+    assert wrong.status_code == 401 and "didn&#39;t match" in wrong.text
+    assert not signed_in(browser)
+    done = send_code(browser, "/staff/login/set-up", totp.at(clock.now()))
+    assert done.status_code == 200
+    codes = re.findall(r"<li><code>([0-9a-f-]+)</code></li>", done.text)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert 'href="/staff/search"' in done.text  # then on to the page first asked for
+    assert signed_in(browser)
+    stored = db.session.scalar(sa.select(User.totp_secret).where(User.id == desk.id))
+    assert stored and secret not in stored  # kept encrypted
+
+    # The next sign-in asks for the code; the one used to set up is not accepted again.
+    other, answer = password_step(app, desk.email)
+    assert answer.headers["Location"] == "/staff/login/code"
+    assert not signed_in(other)
+    reused = send_code(other, "/staff/login/code", totp.at(clock.now()))
+    assert reused.status_code == 401 and "didn't work" in unescape(reused.text)
+    clock.advance(timedelta(seconds=30))
+    fresh = send_code(other, "/staff/login/code", totp.at(clock.now()))
+    assert fresh.status_code == 303 and fresh.headers["Location"] == "/staff/search"
+    assert signed_in(other)
+
+    # A recovery code signs in once.
+    third, _ = password_step(app, desk.email)
+    assert send_code(third, "/staff/login/code", codes[0].upper().replace("-", " ")
+                     ).status_code == 303
+    fourth, _ = password_step(app, desk.email)
+    assert send_code(fourth, "/staff/login/code", codes[0]).status_code == 401
+    assert not signed_in(fourth)
+    assert {"second_factor_on", "second_factor_failed", "recovery_code_used"} <= set(
+        audit_actions())
+
+    # The password step is good for five minutes.
+    late, _ = password_step(app, desk.email)
+    clock.advance(timedelta(minutes=6))
+    expired = send_code(late, "/staff/login/code", totp.at(clock.now()))
+    assert expired.status_code == 303 and expired.headers["Location"] == "/staff/login"
+    assert not signed_in(late)
+
+
+def test_an_admin_resets_a_lost_second_factor_and_its_sessions_end(required, app, demo,
+                                                                   make_user, clock):
+    desk = make_user("front_desk")
+    desk_browser, _ = password_step(app, desk.email)
+    page = desk_browser.get("/staff/login/set-up")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    send_code(desk_browser, "/staff/login/set-up", pyotp.TOTP(secret).at(clock.now()))
+    assert signed_in(desk_browser)
+
+    admin = make_user("admin")
+    admin_browser, answer = password_step(app, admin.email)
+    assert answer.headers["Location"] == "/staff/login/set-up"  # admins must have it too
+    page = admin_browser.get("/staff/login/set-up")
+    admin_secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    send_code(admin_browser, "/staff/login/set-up", pyotp.TOTP(admin_secret).at(clock.now()))
+    accounts = admin_browser.get("/staff/admin/accounts")
+    assert "Reset two-step sign-in" in accounts.text
+    reset = admin_browser.post(f"/staff/admin/accounts/{desk.id}", data={
+        "csrf_token": token(admin_browser, "/staff/admin/accounts"), "role": "front_desk",
+        "action": "reset_second_factor"})
+    assert reset.status_code == 303
+    assert not signed_in(desk_browser)  # a lost phone's sessions end with it
+    assert "second_factor_reset" in audit_actions()
+    _, answer = password_step(app, desk.email)
+    assert answer.headers["Location"] == "/staff/login/set-up"
+
+
+def test_a_therapist_may_turn_it_on_and_is_then_asked_every_time(required, app, demo,
+                                                                  make_user, clock):
+    therapist = make_user("therapist", "maya-chen")
+    browser, answer = password_step(app, therapist.email)
+    assert answer.headers["Location"] == "/staff/search"  # offered, not required
+    page = browser.get("/staff/two-step")
+    assert "Set up two-step sign-in" in page.text
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    done = send_code(browser, "/staff/two-step", pyotp.TOTP(secret).at(clock.now()))
+    assert done.status_code == 200 and len(re.findall(r"<li><code>", done.text)) == 10
+    assert "10 of your recovery codes are unused" in browser.get("/staff/two-step").text
+
+    _, answer = password_step(app, therapist.email)
+    assert answer.headers["Location"] == "/staff/login/code"
