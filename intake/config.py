@@ -96,7 +96,8 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # deployment cannot turn it off (tests narrow it to exercise the rest alone).
         "SECOND_FACTOR_ROLES": ("admin", "front_desk"),
         "LOGIN_LIMIT_ADDRESS": env.get("LOGIN_LIMIT_ADDRESS") or "20 per 15 minutes",
-        "LOGIN_LIMIT_ACCOUNT": env.get("LOGIN_LIMIT_ACCOUNT") or "5 per 15 minutes",
+        "LOGIN_LIMIT_ACCOUNT": (env.get("LOGIN_LIMIT_ACCOUNT")
+                                or "3 per minute;5 per 15 minutes;10 per hour;20 per day"),
         "PREFERRED_URL_SCHEME": "https" if _bool(env.get("HTTPS")) else "http",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

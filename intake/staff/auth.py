@@ -81,8 +81,13 @@ def role_required(*roles: str):
 
 
 def _account_key() -> str:
-    """Return the rate-limit key for the account being signed in to."""
-    return "login:" + accounts.normal_email(request.form.get("email", ""))[:254]
+    """Return the rate-limit key for the account being signed in to from this address.
+
+    Per address too, so someone guessing elsewhere cannot lock the real person out: the
+    account's own limits grow in stages (LOGIN_LIMIT_ACCOUNT), and the address's limit over
+    all accounts (LOGIN_LIMIT_ADDRESS) slows a guesser trying many."""
+    email = accounts.normal_email(request.form.get("email", ""))[:254]
+    return f"login:{email}|{client_address()}"
 
 
 def _failed(response) -> bool:

@@ -48,13 +48,18 @@ def limited(settings):
                     LOGIN_LIMIT_ADDRESS="5 per 15 minutes")
 
 
-def test_repeated_failures_get_429_per_account_then_per_address(limited, client, make_user):
+def test_repeated_failures_get_429_per_account_then_per_address(limited, app, client,
+                                                                 make_user):
     limiter.reset()
     user = make_user("front_desk")
     codes = [sign_in(client, user.email, "wrong password!!").status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
-    # Even the right password waits now: the account is throttled.
+    # Even the right password waits now, from that address.
     assert sign_in(client, user.email).status_code == 429
+    # The person at the front desk, at another address, still signs in.
+    desk = app.test_client()
+    desk.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert sign_in(desk, user.email).status_code == 303
     # Another account from the same address still has two tries before the address limit.
     other = make_user("admin")
     assert [sign_in(client, other.email, "wrong password!!").status_code
