@@ -42,6 +42,8 @@ ACTIONS = {
     "second_factor_failed": "Wrong sign-in code",
     "recovery_code_used": "Signed in with a recovery code",
     "second_factor_reset": "Reset two-step sign-in",
+    "password_reset_asked": "Asked for a password reset",
+    "password_reset": "Reset own password by email",
 }
 
 

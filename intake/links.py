@@ -15,7 +15,9 @@ REBOOK = "rebook"  # an intake id: choose a time again after a decline, cancel o
 INSTEAD = "instead"  # a held appointment id: choose another time in its place
 PROPOSAL = "proposal"  # a proposal id: accept the time the front desk offered
 MANAGE = "manage"  # [appointment id, link version]: the client's own appointment page
-MAX_AGE = {REBOOK: 14 * 24 * 3600, INSTEAD: 7 * 24 * 3600, PROPOSAL: 7 * 24 * 3600}
+RESET = "password-reset"  # [staff user id, fingerprint of the password hash]
+MAX_AGE = {REBOOK: 14 * 24 * 3600, INSTEAD: 7 * 24 * 3600, PROPOSAL: 7 * 24 * 3600,
+           RESET: 30 * 60}
 
 
 def _signer(purpose: str) -> URLSafeTimedSerializer:
@@ -102,3 +104,18 @@ def proposal_url(proposal_id: int) -> str:
 def staff_appointment_url(appointment_id: int) -> str:
     """Return the absolute link to an appointment's staff page (sign-in needed, no token)."""
     return _url("desk.appointment", True, appointment_id=appointment_id)
+
+
+def password_reset_url(user_id: int, fingerprint: str) -> str:
+    """Return the address of a staff password reset (30 minutes; it stops working once the
+    password changes, so it works once)."""
+    return _url("auth.reset", True, token=make(RESET, [user_id, fingerprint]))
+
+
+def read_password_reset(token: str) -> tuple[int, str] | None:
+    """Return (staff user id, password fingerprint) from a reset token, or None."""
+    value = _load(RESET, token)
+    if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)
+            and not isinstance(value[0], bool) and isinstance(value[1], str)):
+        return value[0], value[1]
+    return None

@@ -7,7 +7,8 @@ import logging
 import re
 
 SECRET_PATHS = re.compile(
-    r"(/(?:feeds|manage|offer|intake/choose-again|intake/choose-instead)/)[^/\s?\"]+")
+    r"(/(?:feeds|manage|offer|intake/choose-again|intake/choose-instead"
+    r"|staff/password/reset)/)[^/\s?\"]+")
 # What staff search for, and a sign-in's way back to a page (which may be such a search).
 SEARCHES = re.compile(r"(/staff/(?:search\?(?:[^\s\"]*&)?q|login\?(?:[^\s\"]*&)?next)=)[^&\s\"]*")
 

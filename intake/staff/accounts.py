@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -12,12 +13,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from zxcvbn import zxcvbn
 
-from .. import audit
+from .. import audit, links
 from ..calendars.feeds import revoke
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..errors import UserError
 from ..extensions import db
+from ..mail.outbox import enqueue
 from .models import ROLES, THERAPIST, StaffSession, User
 
 PASSWORD_MIN = 12
@@ -235,3 +237,53 @@ def change_password(user_id: int, current: str, new: str) -> None:
                                StaffSession.token_hash != keep)
                         .values(ended_at=now_utc()))
         audit.record(session, "password_change", user_id, "staff_user", user_id)
+
+
+def _fingerprint(user: User) -> str:
+    """Return what a reset link holds of the password hash: it changes with the password."""
+    return hashlib.sha256(("reset:" + user.password_hash).encode()).hexdigest()[:24]
+
+
+def request_reset(email: str) -> None:
+    """Email a password reset link to the active account with this email, if there is one
+    (the answer shown is the same either way)."""
+    user = db.session.scalar(sa.select(User).where(User.email == normal_email(email)))
+    if user is None or not user.active:
+        return
+    with unit_of_work() as session:
+        enqueue(session, "password_reset", user.name or user.email, user.email, {
+            "name": user.name, "reset_url": links.password_reset_url(user.id, _fingerprint(user)),
+            "minutes": 30})
+        audit.record(session, "password_reset_asked", user.id, "staff_user", user.id)
+
+
+def reset_user(token: str) -> User | None:
+    """Return the active account a reset link is for while the link is valid, else None."""
+    found = links.read_password_reset(token)
+    if found is None:
+        return None
+    user = active_user(found[0])
+    if user is None or not hmac.compare_digest(_fingerprint(user), found[1]):
+        return None
+    return user
+
+
+def reset_password(token: str, new: str) -> User:
+    """Set a new password from a reset link and end every session of the account; return the
+    account. Raises AccountError (field "new") for a weak password, or (field "token") when the
+    link is no longer valid."""
+    user = reset_user(token)
+    if user is None:
+        raise AccountError("This link has expired or was already used.", "token")
+    try:
+        check_password(new, user.name, user.email)
+    except AccountError as exc:
+        raise AccountError(exc.message, "new") from None
+    with unit_of_work() as session:
+        row = session.get(User, user.id)
+        row.password_hash = HASHER.hash(new)
+        session.execute(sa.update(StaffSession).where(
+            StaffSession.user_id == user.id, StaffSession.ended_at.is_(None)).values(
+            ended_at=now_utc()))
+        audit.record(session, "password_reset", user.id, "staff_user", user.id)
+    return user

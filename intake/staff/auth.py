@@ -38,6 +38,20 @@ class PasswordForm(FlaskForm):
         DataRequired("Enter a new password."), Length(max=1024)])
 
 
+class ForgotForm(FlaskForm):
+    """The email of the account whose password was forgotten."""
+
+    email = EmailField("Your work email", validators=[DataRequired("Enter your email."),
+                                                       Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    """A new password, from a reset link."""
+
+    new = PasswordField("New password (at least 12 characters)", validators=[
+        DataRequired("Enter a new password."), Length(max=1024)])
+
+
 class CodeForm(FlaskForm):
     """The six-digit code from the authenticator app, or a recovery code."""
 
@@ -265,3 +279,42 @@ def password():
     elif request.method == "POST":
         status = 422
     return render_template("staff/password.html", form=form), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"])
+def forgot():
+    """Return the form to ask for a reset link; the same answer whether or not the email has
+    an account."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        accounts.request_reset(form.email.data)
+        return render_template("staff/forgot_sent.html")
+    status = 422 if request.method == "POST" else 200
+    return render_template("staff/forgot.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    """Return the form to choose a new password from an emailed link (30 minutes, once);
+    every session of the account ends when it is saved."""
+    if accounts.reset_user(token) is None:
+        return render_template("staff/reset_invalid.html"), 404
+    form = ResetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.new.data)
+        except accounts.AccountError as exc:
+            if exc.field == "token":
+                return render_template("staff/reset_invalid.html"), 404
+            form.new.errors.append(exc.message)
+            status = 422
+        else:
+            session.clear()
+            flash("Your password is changed, and every other sign-in has ended. Please sign "
+                  "in with it.", "info")
+            return redirect(url_for("auth.login"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("staff/reset.html", form=form), status
