@@ -13,6 +13,7 @@ import logging
 import xml.etree.ElementTree as ET  # noqa: N817
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
@@ -173,6 +174,17 @@ def _settings() -> dict:
             "max_bytes": cfg["CALENDAR_MAX_BYTES"]}
 
 
+def shown_address(url: str) -> str:
+    """Return how a secret calendar address is shown once stored: its scheme and host only."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}/…"
+
+
+def _sealed(url: str) -> str:
+    """Return a calendar address encrypted for storing."""
+    return _box().encrypt(url.encode()).decode()
+
+
 def connect(therapist_id: int, kind: str, url: str, username: str, password: str,
             by_user_id: int | None) -> ExternalCalendar:
     """Connect a calendar (checking its address first) and return it.
@@ -188,11 +200,17 @@ def connect(therapist_id: int, kind: str, url: str, username: str, password: str
     if len(url) > 2000:
         raise CalendarProblem("That address is too long.")
     check_address(url, current_app.config["CALENDAR_ALLOW_PRIVATE"])
+    # An ICS address is itself the credential (whoever has it reads the whole calendar): it is
+    # stored encrypted and shown afterwards by its host alone. A CalDAV calendar's secret is
+    # its password.
+    if kind == ICS:
+        shown, secret = shown_address(url), _sealed(url)
+    else:
+        shown, secret = url, _sealed(password) if password else ""
     with unit_of_work() as session:
-        row = ExternalCalendar(therapist_id=therapist_id, kind=kind, url=url,
+        row = ExternalCalendar(therapist_id=therapist_id, kind=kind, url=shown,
                                username=(username or "").strip()[:200], created_at=now_utc(),
-                               secret=_box().encrypt(password.encode()).decode()
-                               if password else "")
+                               secret=secret)
         session.add(row)
         session.flush()
         audit.record(session, "edit_calendars", by_user_id, "therapist", therapist_id,
@@ -265,6 +283,15 @@ def _read(calendar_id: int, now: datetime):
     db.session.rollback()  # no transaction stays open while a server is asked
     start, end = now - BEHIND, now + AHEAD
     if kind == ICS:
+        if secret:
+            try:
+                url = _box().decrypt(secret.encode()).decode()
+            except InvalidToken:
+                raise CalendarProblem("Please connect this calendar again.") from None
+        else:  # connected before addresses were sealed: seal it now
+            with unit_of_work() as session:
+                stored = session.get(ExternalCalendar, calendar_id)
+                stored.url, stored.secret = shown_address(url), _sealed(url)
         fetched = fetch_ics(url, etag, modified, **_settings())
         busy = None if fetched.body is None else busy_from_ics(fetched.body, start, end, zone)
         return busy, fetched.etag, fetched.last_modified

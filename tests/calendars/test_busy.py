@@ -218,6 +218,38 @@ def test_broken_calendars_get_a_clear_status_and_the_worker_keeps_going(
     assert good.last_error == "" and good.busy_count > 0
 
 
+def test_a_secret_calendar_address_is_stored_encrypted_and_never_shown_again(
+        app, client, demo, make_user, ics_server):
+    base, _ = ics_server
+    secret_path = "/calendar/ical/maya%40example.com/private-8f3a9c2b71e4/basic.ics"
+    address = f"{base}{secret_path}"
+    (ics_server[1] / "calendar").mkdir()
+    sign_in(client, make_user("therapist", "maya-chen").email)
+    url = "/staff/therapists/maya-chen/calendar"
+    client.post(url, data={"csrf_token": token(client, url), "action": "connect", "kind": "ics",
+                           "url": address})
+    stored = " ".join(str(v) for r in db.session.execute(sa.select(ExternalCalendar))
+                      for v in r)
+    assert "private-8f3a9c2b71e4" not in stored and "maya%40example.com" not in stored
+    page = client.get(url).text
+    assert "http://127.0.0.1/…" in page and "private-8f3a9c2b71e4" not in page
+    # The worker still reads it at the address given.
+    (ics_server[1] / secret_path.lstrip("/").replace("%40", "@")).parent.mkdir(parents=True)
+    (ics_server[1] / secret_path.lstrip("/").replace("%40", "@")).write_text(CALENDAR,
+                                                                          newline="")
+    row = db.session.scalar(sa.select(ExternalCalendar))
+    assert busy.sync(row.id, NOW) and len(stored_busy()) == 4
+
+    # One connected before addresses were sealed is sealed at its next read.
+    old = ExternalCalendar(therapist_id=maya().id, kind="ics", url=f"{base}/own.ics",
+                           created_at=NOW)
+    db.session.add(old)
+    db.session.commit()
+    assert busy.sync(old.id, NOW)
+    db.session.refresh(old)
+    assert old.url == "http://127.0.0.1/…" and old.secret and "own.ics" not in old.secret
+
+
 def test_the_therapist_page_shows_status_and_errors_in_plain_words(app, client, demo,
                                                                    make_user, ics_server):
     base, _ = ics_server
