@@ -78,11 +78,13 @@ def strip(value):
 
 def parse_start(value: str | None) -> datetime | None:
     """Return an ISO instant from a form or link as aware UTC, or None when it isn't one
-    (empty, too long, unparseable, or without its offset)."""
+    (empty, too long, unparseable, without its offset, or outside the years 2000 to 2999, where
+    no consultation is)."""
     if not value or len(value) > 40:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        instant = parsed.astimezone(UTC) if parsed.tzinfo else None
+    except (ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
+    return instant if instant is not None and 2000 <= instant.year <= 2999 else None

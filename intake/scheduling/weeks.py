@@ -9,12 +9,17 @@ from zoneinfo import ZoneInfo
 from .slots import Slot
 
 
+FARTHEST = timedelta(days=5 * 366)  # a week further from today than this is nobody's meaning
+
+
 def monday_of(asked: str | None, today: date) -> date:
     """Return the Monday of the week holding `asked` (`YYYY-MM-DD`), or of `today`'s week when
-    nothing, or no date, was asked for."""
+    nothing, no date, or a date further than FARTHEST from today was asked for."""
     try:
         day = date.fromisoformat(asked) if asked else today
     except ValueError:
+        day = today
+    if abs(day - today) > FARTHEST:
         day = today
     return day - timedelta(days=day.weekday())
 
