@@ -6,6 +6,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HTMX_VERSION = "2.0.11"
 HTMX_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
@@ -119,7 +120,14 @@ def unsafe_for_production(config) -> list[str]:
     signs sessions, manage links and feed addresses; an SMTP login without TLS would send the
     mailbox's password across the network in clear.
     """
-    if config.get("TESTING") or config.get("DEV_INBOX"):
+    if config.get("TESTING"):
+        return []
+    if config.get("DEV_INBOX"):
+        # The development inbox shows every email (reset links too) to anyone who opens it.
+        host = urlsplit(config.get("BASE_URL") or "").hostname
+        if config.get("SESSION_COOKIE_SECURE") or host not in ("127.0.0.1", "localhost", "::1"):
+            return ["DEV_INBOX shows every email to anyone: it is for one machine only "
+                    "(BASE_URL on 127.0.0.1 or localhost, no HTTPS)"]
         return []
     problems = []
     if len(config.get("SECRET_KEY") or "") < SECRET_MIN:

@@ -165,3 +165,13 @@ def test_the_database_and_delivered_emails_are_readable_by_their_owner_only(tmp_
     database.chmod(0o644)
     create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "SECRET_KEY": "k" * 32})
     assert database.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_development_inbox_refuses_to_serve_beyond_this_machine(tmp_path):
+    base = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db", "SECRET_KEY": "dev",
+            "DEV_INBOX": True}
+    create_app({**base, "BASE_URL": "http://localhost:5000"})
+    for unsafe in ({"BASE_URL": "https://book.practice.example"},
+                   {"BASE_URL": "http://127.0.0.1:5000", "SESSION_COOKIE_SECURE": True}):
+        with pytest.raises(RuntimeError, match="DEV_INBOX shows every email"):
+            create_app({**base, **unsafe})

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from .slots import Slot
 
-
 FARTHEST = timedelta(days=5 * 366)  # a week further from today than this is nobody's meaning
 
 

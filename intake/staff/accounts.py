@@ -239,8 +239,9 @@ def change_password(user_id: int, current: str, new: str) -> None:
         audit.record(session, "password_change", user_id, "staff_user", user_id)
 
 
-def _fingerprint(user: User) -> str:
-    """Return what a reset link holds of the password hash: it changes with the password."""
+def password_fingerprint(user: User) -> str:
+    """Return what a reset link or a pending second step holds of the password hash: it
+    changes with the password."""
     return hashlib.sha256(("reset:" + user.password_hash).encode()).hexdigest()[:24]
 
 
@@ -251,9 +252,9 @@ def request_reset(email: str) -> None:
     if user is None or not user.active:
         return
     with unit_of_work() as session:
-        enqueue(session, "password_reset", user.name or user.email, user.email, {
-            "name": user.name, "reset_url": links.password_reset_url(user.id, _fingerprint(user)),
-            "minutes": 30})
+        url = links.password_reset_url(user.id, password_fingerprint(user))
+        enqueue(session, "password_reset", user.name or user.email, user.email,
+                {"name": user.name, "reset_url": url, "minutes": 30})
         audit.record(session, "password_reset_asked", user.id, "staff_user", user.id)
 
 
@@ -263,7 +264,7 @@ def reset_user(token: str) -> User | None:
     if found is None:
         return None
     user = active_user(found[0])
-    if user is None or not hmac.compare_digest(_fingerprint(user), found[1]):
+    if user is None or not hmac.compare_digest(password_fingerprint(user), found[1]):
         return None
     return user
 

@@ -127,7 +127,8 @@ def login():
             session.clear()  # a new session at every sign-in
             if user.has_second_factor or second_factor.required_for(user):
                 session[PENDING] = {"user": user.id, "at": now_utc().timestamp(),
-                                    "next": _safe_next()}
+                                    "next": _safe_next(),
+                                    "password": accounts.password_fingerprint(user)}
                 step = "auth.code" if user.has_second_factor else "auth.enrol"
                 return redirect(url_for(step), 303)
             return _signed_in(user, _safe_next())
@@ -149,6 +150,8 @@ def _pending():
     if not pending or now_utc().timestamp() - pending["at"] > PENDING_SECONDS:
         return None
     user = accounts.active_user(pending["user"])
+    if user is None or accounts.password_fingerprint(user) != pending.get("password"):
+        return None  # the password changed since it was given
     return user
 
 
@@ -212,8 +215,8 @@ def two_step():
 def _set_up(user, after_sign_in: bool):
     """Return the set-up page (QR code and the secret as text); on a right code, turn the
     second factor on and show the recovery codes."""
-    secret = session.get("new_secret") or second_factor.new_secret()
-    session["new_secret"] = secret
+    secret = second_factor.unseal(session.get("new_secret", "")) or second_factor.new_secret()
+    session["new_secret"] = second_factor.seal(secret)
     form = CodeForm()
     status = 200
     if form.validate_on_submit():
@@ -281,8 +284,15 @@ def password():
     return render_template("staff/password.html", form=form), status
 
 
+def _forgot_key() -> str:
+    """Return the rate-limit key for reset emails to one address (an inbox is not flooded)."""
+    return "forgot:" + accounts.normal_email(request.form.get("email", ""))[:254]
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], methods=["POST"],
+               key_func=_forgot_key)
 def forgot():
     """Return the form to ask for a reset link; the same answer whether or not the email has
     an account."""

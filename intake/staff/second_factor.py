@@ -39,6 +39,20 @@ def _box() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key.digest()))
 
 
+def seal(secret: str) -> str:
+    """Return a TOTP secret encrypted (for the database, and for the session cookie while it
+    is being set up: that cookie is signed, not encrypted)."""
+    return _box().encrypt(secret.encode()).decode()
+
+
+def unseal(sealed: str) -> str | None:
+    """Return a secret sealed by `seal`, or None when it cannot be read."""
+    try:
+        return _box().decrypt(sealed.encode()).decode()
+    except (InvalidToken, ValueError):
+        return None
+
+
 def new_secret() -> str:
     """Return a new TOTP secret (160 random bits, base32), not yet stored."""
     return pyotp.random_base32(32)
@@ -67,8 +81,9 @@ def _step(secret: str, code: str, now: datetime) -> int | None:
 
 
 def _normal(code: str) -> str:
-    """Return a typed code without spaces or dashes, lower case."""
-    return "".join(ch for ch in (code or "") if ch.isalnum()).lower()
+    """Return a typed code without spaces or dashes, lower case, in ASCII letters and digits
+    only (anything else is no code of ours)."""
+    return "".join(ch for ch in (code or "") if ch.isascii() and ch.isalnum()).lower()
 
 
 def _hash(code: str) -> str:
@@ -86,7 +101,7 @@ def enrol(user_id: int, secret: str, code: str, now: datetime | None = None) -> 
              + secrets.token_hex(2) for _ in range(RECOVERY_CODES)]
     with unit_of_work() as session:
         user = session.get(User, user_id)
-        user.totp_secret = _box().encrypt(secret.encode()).decode()
+        user.totp_secret = seal(secret)
         user.totp_step = step
         session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
         session.add_all(RecoveryCode(user_id=user_id, code_hash=_hash(c)) for c in codes)
@@ -100,13 +115,12 @@ def verify(user_id: int, code: str, now: datetime | None = None) -> bool:
     now = now or now_utc()
     typed = _normal(code)
     with unit_of_work() as session:
-        user = session.get(User, user_id)
+        # Locked, so two requests at once cannot both accept one code.
+        user = session.get(User, user_id, with_for_update=True)
         ok = False
         if user.totp_secret and len(typed) == DIGITS and typed.isdigit():
-            try:
-                secret = _box().decrypt(user.totp_secret.encode()).decode()
-            except InvalidToken:  # the app's secret changed: the factor must be set up again
-                secret = ""
+            # None when the app's secret changed: the factor must then be set up again.
+            secret = unseal(user.totp_secret) or ""
             step = _step(secret, typed, now) if secret else None
             if step is not None and (user.totp_step is None or step > user.totp_step):
                 user.totp_step = step
@@ -114,7 +128,7 @@ def verify(user_id: int, code: str, now: datetime | None = None) -> bool:
         elif typed:
             row = session.scalar(sa.select(RecoveryCode).where(
                 RecoveryCode.user_id == user_id, RecoveryCode.code_hash == _hash(typed),
-                RecoveryCode.used_at.is_(None)))
+                RecoveryCode.used_at.is_(None)).with_for_update())
             if row is not None:
                 row.used_at = now
                 ok = True

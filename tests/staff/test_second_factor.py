@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from intake.audit import AuditEvent
 from intake.extensions import db
+from intake.staff import accounts
 from intake.staff.models import User
 from tests.helpers import PASSWORD, csrf_from, token
 
@@ -136,3 +137,31 @@ def test_a_therapist_may_turn_it_on_and_is_then_asked_every_time(required, app, 
 
     _, answer = password_step(app, therapist.email)
     assert answer.headers["Location"] == "/staff/login/code"
+
+
+def test_odd_codes_are_refused_calmly_and_a_password_change_ends_the_pending_step(
+        required, app, demo, make_user, clock):
+    desk = make_user("front_desk")
+    browser, _ = password_step(app, desk.email)
+    page = browser.get("/staff/login/set-up")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    # The key being set up never rides in the cookie in clear (it is signed, not encrypted).
+    cookie = browser.get_cookie("session").value
+    assert secret not in cookie and secret not in unescape(repr(cookie))
+    for odd in ["١٢٣٤٥٦", "é", "１２３４５６", "0" * 41]:
+        assert send_code(browser, "/staff/login/set-up", odd).status_code in (401, 422), odd
+    send_code(browser, "/staff/login/set-up", pyotp.TOTP(secret).at(clock.now()))
+
+    other, _ = password_step(app, desk.email)
+    for odd in ["١٢٣٤٥٦", "é"]:
+        assert send_code(other, "/staff/login/code", odd).status_code == 401, odd
+    # The password changes (a reset elsewhere) while this step waits: it is over.
+    with app.test_request_context():
+        user = db.session.get(User, desk.id)
+        token_path = accounts.links.password_reset_url(user.id,
+                                                       accounts.password_fingerprint(user))
+    accounts.reset_password(token_path.rsplit("/", 1)[1], "lantern orchard quietly")
+    clock.advance(timedelta(seconds=30))
+    late = send_code(other, "/staff/login/code", pyotp.TOTP(secret).at(clock.now()))
+    assert late.status_code == 303 and late.headers["Location"] == "/staff/login"
+    assert not signed_in(other)
