@@ -55,8 +55,9 @@ def keep_sqlite_private(engine: Engine) -> None:
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
-        if os.stat(path).st_mode & 0o077:
-            os.chmod(path, 0o600)
+        for name in (path, path + "-wal", path + "-shm"):  # as made before this was so
+            if os.path.exists(name) and os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
 
 
 def install_sqlite_locking(engine: Engine, busy_seconds: float = 15) -> None:
