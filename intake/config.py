@@ -87,6 +87,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_LEASE_SECONDS": _int(env.get("MAIL_LEASE_SECONDS"), 90),
         "MAIL_STUCK_MINUTES": _int(env.get("MAIL_STUCK_MINUTES"), 15),
         "FEED_RATE_LIMIT": env.get("FEED_RATE_LIMIT") or "120 per hour",
+        # A video service's address (for example a Jitsi Meet server's https address): each
+        # confirmed online consultation then gets a room of its own under it.
+        "TELEHEALTH_ROOM_BASE": (env.get("TELEHEALTH_ROOM_BASE") or "").rstrip("/"),
+        "JOIN_REMINDER_MINUTES": _int(env.get("JOIN_REMINDER_MINUTES"), 30),
         "BOOKINGS_PER_EMAIL_PER_DAY": _int(env.get("BOOKINGS_PER_EMAIL_PER_DAY"), 3),
         "BOOKINGS_PER_ADDRESS_PER_DAY": (env.get("BOOKINGS_PER_ADDRESS_PER_DAY")
                                          or "10 per day"),

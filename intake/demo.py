@@ -124,9 +124,12 @@ def load_demo(now: datetime) -> int:
                 continue
             values = dict(spec)
             hours = values.pop("hours")
+            online = TELEHEALTH in spec["formats"]
             therapist = Therapist(email=f"{spec['slug'].replace('-', '.')}@practice.example",
                                   office="22 Harbor Street, Suite 4" if IN_PERSON in
-                                  spec["formats"] else "", **values)
+                                  spec["formats"] else "",
+                                  video_room=f"https://video.practice.example/room/{spec['slug']}"
+                                  if online else "", **values)
             therapist.hours = _hours(hours)
             session.add(therapist)
             added += 1

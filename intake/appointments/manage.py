@@ -48,7 +48,8 @@ def _page(token: str, appointment: Appointment, **extra):
         active=appointment.status in ACTIVE_STATUSES and appointment.starts_at > now,
         inside_window=services.inside_window(appointment, now),
         window_hours=current_app.config["CANCELLATION_WINDOW_HOURS"],
-        location=services.location_of(appointment), **extra)
+        location=services.location_of(appointment),
+        join_url=services.join_link(appointment), **extra)
 
 
 @bp.get("/<token>")

@@ -79,6 +79,10 @@ class Appointment(db.Model):
     # Raised on every change the client must hear about; older manage links stop working.
     link_version: Mapped[int] = mapped_column(default=0)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The video room of an online consultation, fixed when it is confirmed (a room made from
+    # TELEHEALTH_ROOM_BASE is never reused), and when the join reminder went out.
+    video_room: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    join_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A client's request, inside the cancellation window, for the front desk to act on.
     change_request: Mapped[str] = mapped_column(sa.String(16), default="")
     change_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

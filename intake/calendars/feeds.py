@@ -20,16 +20,17 @@ from icalendar import Event
 
 from .. import audit, links
 from ..appointments.models import CONFIRMED, Appointment, holds_its_time
+from ..choices import TELEHEALTH
 from ..clock import now_utc
 from ..database import read, unit_of_work
 from ..intakes.models import Intake, initials_of
 from ..staff.models import User
 from ..therapists.models import Therapist
-from .invites import new_calendar
+from .invites import add_conference, new_calendar
 
 BACK = timedelta(days=30)
 AHEAD = timedelta(days=365)
-FEED_FORMAT = 1  # raise when what the feed shows of an appointment changes
+FEED_FORMAT = 2  # raise when what the feed shows of an appointment changes
 
 
 def _token_for(salt: str) -> str:
@@ -137,6 +138,7 @@ class FeedEvent:
     confirmed: bool
     link: str
     stamp: datetime
+    room: str = ""  # the video room to join, once an online appointment is confirmed
 
 
 def build_feed(name: str, events: list[FeedEvent]) -> bytes:
@@ -157,14 +159,19 @@ def build_feed(name: str, events: list[FeedEvent]) -> bytes:
         event.add("class", "PRIVATE")
         event.add("status", "CONFIRMED" if item.confirmed else "TENTATIVE")
         event.add("transp", "OPAQUE")
-        event.add("description", item.link)
+        event.add("description", f"Join the video consultation: {item.room}\n{item.link}"
+                  if item.room else item.link)
+        if item.room:
+            event.add("location", item.room)
+            add_conference(event, item.room)
         cal.add_component(event)
     return cal.to_ical()
 
 
 _FEED = (
     sa.select(Appointment.uid, Appointment.sequence, Appointment.starts_at, Appointment.ends_at,
-              Intake.name, Appointment.status, Appointment.id, Appointment.updated_at)
+              Intake.name, Appointment.status, Appointment.id, Appointment.updated_at,
+              Appointment.format, Appointment.video_room)
     .join(Intake, Intake.id == Appointment.intake_id)
     .where(Appointment.therapist_id == sa.bindparam("therapist"), *_window())
     .order_by(Appointment.starts_at)
@@ -177,6 +184,8 @@ def feed_for(therapist_id: int, now: datetime | None = None) -> bytes:
     rows = read(
         _FEED, {"therapist": therapist_id, "since": now - BACK, "until": now + AHEAD})
     events = [FeedEvent(uid, sequence, starts_at, ends_at, initials_of(name),
-                        status == CONFIRMED, links.staff_appointment_url(appointment_id), stamp)
-              for uid, sequence, starts_at, ends_at, name, status, appointment_id, stamp in rows]
+                        status == CONFIRMED, links.staff_appointment_url(appointment_id), stamp,
+                        room if status == CONFIRMED and how == TELEHEALTH else "")
+              for (uid, sequence, starts_at, ends_at, name, status, appointment_id, stamp, how,
+                   room) in rows]
     return build_feed(f"{current_app.config['PRACTICE_NAME']}: consultations", events)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, vCalAddress, vUri
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
@@ -40,6 +40,7 @@ class InviteData:
     organizer: Party
     attendees: tuple[Party, ...]
     stamp: datetime
+    conference: str = ""  # the video room to join, once confirmed
 
 
 def new_calendar(**extra: str) -> Calendar:
@@ -66,12 +67,22 @@ def build_calendar_file(data: InviteData) -> bytes:
 
 
 def _event(data: InviteData, status: str, **people) -> Event:
-    """Return the VEVENT; `people` are the organizer and attendees, for an invite."""
-    return Event.new(
+    """Return the VEVENT; `people` are the organizer and attendees, for an invite. A video
+    room to join is a CONFERENCE (RFC 7986) as well as the LOCATION."""
+    event = Event.new(
         uid=data.uid, sequence=data.sequence, stamp=data.stamp, start=data.starts_at,
         end=data.ends_at, summary=data.summary, location=data.location or None,
         description=data.description, url=data.url, status=status, transparency="OPAQUE",
         classification="PRIVATE", **people)
+    if data.conference and status != "CANCELLED":
+        add_conference(event, data.conference)
+    return event
+
+
+def add_conference(event: Event, room: str) -> None:
+    """Add the video room to join as RFC 7986's CONFERENCE property."""
+    event.add("conference", vUri(room), parameters={
+        "VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join the video consultation"})
 
 
 def build_invite(data: InviteData, method: str) -> bytes:

@@ -38,6 +38,8 @@ class ProfileForm(FlaskForm):
                                    validators=[DataRequired("Choose at least one language.")])
     formats = MultiCheckboxField("Formats", choices=options(FORMATS.items()),
                                  validators=[DataRequired("Choose at least one format.")])
+    video_room = StringField("Video room address (for online consultations)", filters=[
+        lambda value: (value or "").strip()], validators=[Optional(), Length(max=500)])
     accepting_new_clients = BooleanField("Accepting new clients")
     auto_confirm = BooleanField("Confirm bookings automatically (otherwise the front desk does)")
     photo = FileField("Photo (optional; PNG, JPEG or WebP, under 2 MB)")

@@ -30,6 +30,9 @@ class Therapist(db.Model):
     languages: Mapped[list] = mapped_column(sa.JSON, default=list)
     formats: Mapped[list] = mapped_column(sa.JSON, default=list)
     office: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Their own video room (https), for online consultations; empty when the practice's
+    # TELEHEALTH_ROOM_BASE makes a room per appointment instead.
+    video_room: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     accepting_new_clients: Mapped[bool] = mapped_column(default=True)
     auto_confirm: Mapped[bool] = mapped_column(default=False)
     buffer_minutes: Mapped[int] = mapped_column(default=10)

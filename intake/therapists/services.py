@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from io import BytesIO
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from PIL import Image, ImageOps
@@ -24,8 +25,8 @@ PHOTO_PIXELS = 40_000_000  # a phone's largest photo; more is a decompression bo
 PHOTO_SIDE = 800  # the largest side kept: shown at 72 to 120 pixels, sharp on any screen
 PHOTO_FORMATS = ("PNG", "JPEG", "WEBP")
 PROFILE_FIELDS = ("name", "credentials", "pronouns", "bio", "modalities", "concerns",
-                  "languages", "formats", "accepting_new_clients", "auto_confirm")
-TEXT_FIELDS = ("name", "credentials", "pronouns", "bio")
+                  "languages", "formats", "accepting_new_clients", "auto_confirm", "video_room")
+TEXT_FIELDS = ("name", "credentials", "pronouns", "bio", "video_room")
 RULE_FIELDS = ("buffer_minutes", "min_notice_hours", "horizon_days", "consultation_minutes")
 
 
@@ -38,6 +39,18 @@ class Stranded(Exception):
     """Saving would leave these active appointments outside hours or inside time off."""
 
     appointments: list
+
+
+def check_room(address: str) -> None:
+    """Raise ChangeError unless `address` is empty or a plain https address of a video room
+    (a host, no user name or password in it, no spaces)."""
+    if not address:
+        return
+    parts = urlsplit(address)
+    if (parts.scheme != "https" or not parts.hostname or parts.username or parts.password
+            or any(ch.isspace() or ord(ch) < 32 for ch in address) or len(address) > 500):
+        raise ChangeError("Please give the room's full https:// address, for example "
+                          "https://meet.example.org/your-room.", "video_room")
 
 
 def clean_photo(data: bytes) -> tuple[bytes, str]:
@@ -77,6 +90,7 @@ def update_profile(therapist_id: int, values: dict, photo: bytes | None, by_user
     """Save the profile fields (and photo, made again by `clean_photo`); return the
     therapist."""
     photo, kind = clean_photo(photo) if photo else (None, None)
+    check_room((values.get("video_room") or "").strip())
     with unit_of_work() as session:
         therapist = session.get(Therapist, therapist_id)
         for key in PROFILE_FIELDS:

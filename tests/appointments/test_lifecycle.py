@@ -623,6 +623,9 @@ def emails_of(appointment_id):
         OutboxMessage.appointment_id == appointment_id))}
 
 
+ROOM = "https://video.practice.example/room/maya-chen"  # the demo's room for Maya
+
+
 def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock):
     clock.advance(timedelta(hours=1))  # the app's clock, not the machine's, stamps the invites
     appointment = book_directly("maya-chen")  # online: the intake asked for telehealth
@@ -635,12 +638,18 @@ def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock)
         assert str(event["UID"]) == appointment.uid and event["STATUS"] == "CONFIRMED"
         assert (event.decoded("DTSTART"), event.decoded("DTEND")) == (
             appointment.starts_at, appointment.ends_at)
-        assert str(event["LOCATION"]) == "Online (video): the link comes by email before the " \
-                                         "session"
+        # Confirmed and online: the therapist's video room, as LOCATION and as RFC 7986's
+        # CONFERENCE, and first in the description.
+        assert str(event["LOCATION"]) == ROOM
+        assert str(event["CONFERENCE"]) == ROOM
+        assert (event["CONFERENCE"].params["FEATURE"], event["CONFERENCE"].params["VALUE"]) == (
+            "VIDEO", "URI")
+        assert str(event["DESCRIPTION"]).startswith(f"Join the video consultation: {ROOM}\n")
         assert str(event["ORGANIZER"]) == "mailto:bookings@harbor.example"
         assert event["ORGANIZER"].params["CN"] == cfg["PRACTICE_NAME"]
         assert event.decoded("DTSTAMP") == clock.now().replace(microsecond=0)
     assert str(client["DESCRIPTION"]) == (
+        f"Join the video consultation: {ROOM}\n"
         f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
         f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{cfg['BASE_URL']}/")
     assert str(client["URL"]) == cfg["BASE_URL"] + "/"
@@ -652,6 +661,7 @@ def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock)
     staff_page = f"{cfg['BASE_URL']}/staff/appointments/{appointment.id}"
     assert str(therapist["URL"]) == staff_page
     assert str(therapist["DESCRIPTION"]) == (
+        f"Join the video consultation: {ROOM}\n"
         f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
         f"Details (sign-in needed): {staff_page}")
     attendees = therapist["ATTENDEE"]
@@ -665,11 +675,11 @@ def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock)
     assert "alex@client.example" not in whole.lower() and "Morgan" not in whole
     text = parse(emails["booking_therapist"]).get_body(("plain",)).get_content()
     assert "Client: A. M." in text and "Morgan" not in text
-    assert "Where:  Online (video)" in text
+    assert "Where:  Online (video)" in text and f"Join:   {ROOM}" in text
     assert emails["booking_therapist"].subject.startswith("New consultation ")
     text = parse(emails["booking_client"]).get_body(("plain",)).get_content()
     assert text.startswith("Hello Alex,") and "Your free consultation is booked." in text
-    assert "Where: Online (video): the link comes by email before the session" in text
+    assert f"Where: Online (video)\r\nJoin:  {ROOM}" in text
     # A request that waits for the front desk says so, to both.
     held = emails_of(book_directly("sam-whitaker", email="held@client.example").id)
     assert "We're holding this time" in parse(held["booking_client"]).get_body(

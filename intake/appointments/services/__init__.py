@@ -7,20 +7,23 @@ from .changes import cancel_by_client, cancel_or_ask_desk, inside_window, reques
 from .decisions import accept_proposal, cancel, confirm, decline, expire_holds, propose
 from .lifecycle import (
     BookingError,
+    NoRoom,
     NotAFit,
     StateError,
     TimeNotOpen,
     TimeTaken,
     TooManyBookings,
+    has_room,
     invite_data,
+    join_link,
     location_of,
 )
 from .reminders import send_reminders
 
 __all__ = [
-    "Booked", "BookingError", "NotAFit", "StateError", "TimeNotOpen", "TimeTaken",
+    "Booked", "BookingError", "NoRoom", "NotAFit", "StateError", "TimeNotOpen", "TimeTaken",
     "TooManyBookings", "accept_proposal", "active_ahead", "book", "cancel", "cancel_by_client",
-    "cancel_or_ask_desk", "confirm", "decline", "expire_holds", "inside_window", "invite_data",
-    "location_of", "meeting_format", "propose", "request_change", "reschedule",
-    "send_reminders",
+    "cancel_or_ask_desk", "confirm", "decline", "expire_holds", "has_room", "inside_window",
+    "invite_data", "join_link", "location_of", "meeting_format", "propose", "request_change",
+    "reschedule", "send_reminders",
 ]

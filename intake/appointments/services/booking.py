@@ -31,6 +31,8 @@ from .lifecycle import (
     TimeTaken,
     TooManyBookings,
     end,
+    give_room,
+    has_room,
     locked,
     notify,
 )
@@ -136,8 +138,9 @@ def _overlapping(therapist: Therapist, starts_at: datetime) -> bool:
 
 def _hold(session, intake, therapist, starts_at, key, now) -> Appointment:
     """Add and return the appointment: confirmed at once or held for the front desk, as the
-    therapist chose."""
-    auto = therapist.auto_confirm
+    therapist chose (held all the same when it is online and no video room can be given)."""
+    how = meeting_format(intake, therapist)
+    auto = therapist.auto_confirm and (how != TELEHEALTH or has_room(therapist))
     appointment = Appointment(
         therapist=therapist,
         intake=intake,
@@ -146,10 +149,12 @@ def _hold(session, intake, therapist, starts_at, key, now) -> Appointment:
         status=CONFIRMED if auto else HELD,
         confirmed_at=now if auto else None,
         hold_expires_at=None if auto else now + timedelta(hours=current_app.config["HOLD_HOURS"]),
-        format=meeting_format(intake, therapist),
+        format=how,
         client_timezone=intake.timezone or therapist.timezone,
         idempotency_key=key,
         created_at=now,
     )
+    if auto:
+        give_room(appointment)
     session.add(appointment)
     return appointment

@@ -36,6 +36,7 @@ from .lifecycle import (
     TimeTaken,
     active,
     end,
+    give_room,
     locked,
     move,
     notify,
@@ -53,7 +54,9 @@ def _held(session, appointment_id: int) -> Appointment:
 
 
 def _confirm(appointment: Appointment, now: datetime) -> None:
-    """Mark the appointment confirmed from `now`; its hold no longer expires."""
+    """Mark the appointment confirmed from `now`; its hold no longer expires. An online one is
+    given its video room first (NoRoom when its therapist has none)."""
+    give_room(appointment)
     appointment.status = CONFIRMED
     appointment.confirmed_at = now
     appointment.hold_expires_at = None

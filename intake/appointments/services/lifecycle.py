@@ -3,6 +3,7 @@ read, ending it, moving it, and telling both parties with their invites."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -33,6 +34,8 @@ LINK_OUTDATED = "This link is no longer valid: the appointment has changed since
 STARTED = "This appointment has already started."
 TOO_CLOSE = "It's too close to the appointment to change it here. Please call us."
 CANCEL_OR_MOVE = "Choose whether to cancel or to find another time."
+NO_ROOM = ("{name} has no video room yet, so this online consultation can't be confirmed. Add "
+           "the room on their profile, then confirm.")
 BOOKED_ENOUGH = ("You've booked several consultations today with this email address. To change "
                  "your time again, please call us: we'll gladly help.")
 
@@ -55,6 +58,10 @@ class NotAFit(BookingError):
 
 class TooManyBookings(BookingError):
     """This email address has booked as many times today as anyone may."""
+
+
+class NoRoom(BookingError):
+    """An online consultation cannot be confirmed: its therapist has no video room."""
 
 
 class StateError(BookingError):
@@ -124,11 +131,41 @@ def end(session, appointment: Appointment, status: str, now: datetime, client_te
 # ---------------------------------------------------------------- telling both parties
 
 
+def has_room(therapist) -> bool:
+    """Return True when online consultations with the therapist can be given a video room."""
+    return bool(therapist.video_room or current_app.config["TELEHEALTH_ROOM_BASE"])
+
+
+def give_room(appointment: Appointment) -> None:
+    """Fix the video room of an online appointment being confirmed: the therapist's own, or a
+    new room under TELEHEALTH_ROOM_BASE named with 128 random bits. Raises NoRoom."""
+    if appointment.format != TELEHEALTH or appointment.video_room:
+        return
+    therapist = appointment.therapist
+    base = current_app.config["TELEHEALTH_ROOM_BASE"]
+    if therapist.video_room:
+        appointment.video_room = therapist.video_room
+    elif base:
+        appointment.video_room = f"{base}/consultation-{secrets.token_hex(16)}"
+    else:
+        raise NoRoom(NO_ROOM.format(name=therapist.name))
+
+
+def join_link(appointment: Appointment) -> str:
+    """Return the video room to join, once an online appointment is confirmed ("" before, for
+    a held request, after it ends, and for meeting in person)."""
+    if appointment.format == TELEHEALTH and appointment.status == CONFIRMED:
+        return appointment.video_room
+    return ""
+
+
 def location_of(appointment: Appointment) -> str:
-    """Return where they meet, in words that say nothing about why."""
+    """Return where they meet, in words that say nothing about why: for a confirmed online
+    appointment, its video room."""
     if appointment.format == IN_PERSON:
         return appointment.therapist.office or current_app.config["PRACTICE_ADDRESS"]
-    return f"{FORMATS[TELEHEALTH]}: the link comes by email before the session"
+    return join_link(appointment) or (
+        f"{FORMATS[TELEHEALTH]}: the link comes by email before the session")
 
 
 def invite_data(appointment: Appointment, summary: str, *,
@@ -153,6 +190,9 @@ def invite_data(appointment: Appointment, summary: str, *,
         description = (f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
                        f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{url}")
         attendees = (Party(client.name, client.email), Party(therapist.name, therapist.email))
+    join = join_link(appointment)
+    if join:
+        description = f"Join the video consultation: {join}\n{description}"
     return InviteData(
         uid=appointment.uid,
         sequence=appointment.sequence,
@@ -166,6 +206,7 @@ def invite_data(appointment: Appointment, summary: str, *,
         organizer=Party(organizer.display_name, organizer.addr_spec),
         attendees=attendees,
         stamp=now_utc(),
+        conference=join,
     )
 
 
@@ -174,6 +215,7 @@ def _context(appointment: Appointment, **extra) -> dict:
     client = appointment.intake
     return {
         "appointment": appointment,
+        "join_url": join_link(appointment),
         "therapist": appointment.therapist,
         "client_initials": client.initials,
         "first_name": client.first_name,
