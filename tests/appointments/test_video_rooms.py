@@ -1,0 +1,108 @@
+"""Online consultations connect: the video room reaches both parties once a consultation is
+confirmed, never before, and no longer once it is cancelled."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+import vobject
+from icalendar import Calendar
+
+from intake.appointments import services
+from intake.appointments.models import Appointment
+from intake.extensions import db
+from intake.mail.delivery import deliver_due
+from intake.therapists.models import Therapist
+from tests.helpers import book_directly, sign_in, token
+
+SAM_ROOM = "https://video.practice.example/room/sam-whitaker"  # the demo's room for Sam
+
+
+def invites(smtp, address):
+    """Return the VEVENTs of the calendar invites delivered to `address`, oldest first."""
+    deliver_due()
+    events = []
+    for message in smtp.to(address):
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                raw = part.get_payload(decode=True)
+                vobject.readOne(raw.decode()).validate()  # a second, independent parser
+                events.append(Calendar.from_ical(raw).walk("VEVENT")[0])
+    return events
+
+
+def test_the_room_comes_with_confirmation_and_goes_with_cancellation(app, demo, smtp):
+    held = book_directly("sam-whitaker")  # online, waiting for the front desk
+    assert held.format == "telehealth" and held.status == "held"
+    (request,) = invites(smtp, "alex@client.example")
+    assert "CONFERENCE" not in request and SAM_ROOM not in request.to_ical().decode()
+    assert str(request["LOCATION"]).startswith("Online (video): the link comes by email")
+
+    services.confirm(held.id, None)
+    confirmed = invites(smtp, "alex@client.example")[-1]
+    therapist_copy = invites(smtp, "sam.whitaker@practice.example")[-1]
+    for event in (confirmed, therapist_copy):
+        assert event["STATUS"] == "CONFIRMED"
+        assert str(event["LOCATION"]) == SAM_ROOM == str(event["CONFERENCE"])
+        assert event["CONFERENCE"].params["FEATURE"] == "VIDEO"
+        assert event["CONFERENCE"].params["LABEL"] == "Join the video consultation"
+    email = smtp.to("alex@client.example")[-1].get_body(("plain",)).get_content()
+    assert f"Join:  {SAM_ROOM}" in email
+
+    services.cancel(held.id, None)
+    cancelled = invites(smtp, "alex@client.example")[-1]
+    assert cancelled["STATUS"] == "CANCELLED" and "CONFERENCE" not in cancelled
+    assert SAM_ROOM not in cancelled.to_ical().decode()
+
+
+def test_the_practice_wide_base_gives_each_consultation_a_room_of_its_own(app, demo, smtp):
+    app.config["TELEHEALTH_ROOM_BASE"] = "https://meet.practice.example"
+    db.session.execute(sa.update(Therapist).values(video_room=""))
+    db.session.commit()
+    rooms = []
+    for n in range(2):
+        appointment = book_directly("sam-whitaker", email=f"c{n}@client.example")
+        services.confirm(appointment.id, None)
+        rooms.append(db.session.get(Appointment, appointment.id).video_room)
+    assert all(re.fullmatch(r"https://meet\.practice\.example/consultation-[0-9a-f]{32}", r)
+               for r in rooms)
+    assert rooms[0] != rooms[1]
+    assert str(invites(smtp, "c1@client.example")[-1]["CONFERENCE"]) == rooms[1]
+
+
+def test_confirming_online_without_a_room_is_refused_with_the_reason(app, client, demo,
+                                                                     make_user):
+    db.session.execute(sa.update(Therapist).where(Therapist.slug == "sam-whitaker").values(
+        video_room=""))
+    db.session.commit()
+    held = book_directly("sam-whitaker")
+    sign_in(client, make_user("front_desk").email)
+    page = f"/staff/appointments/{held.id}"
+    answer = client.post(f"{page}/confirm", data={"csrf_token": token(client, page)},
+                         headers={"HX-Request": "true"})
+    assert answer.status_code == 409
+    assert "Sam Whitaker has no video room yet" in answer.text
+    db.session.expire_all()
+    assert db.session.get(Appointment, held.id).status == "held"
+
+    admin = client.application.test_client()
+    sign_in(admin, make_user("admin").email)
+    profile = "/staff/therapists/sam-whitaker"
+    assert "can't be confirmed yet: there is no video room" in admin.get(profile).text
+    fields = {"csrf_token": token(admin, profile), "name": "Sam Whitaker",
+              "modalities": ["couples"], "languages": ["en"], "formats": ["telehealth"]}
+    refused = admin.post(profile, data={**fields, "video_room": "http://meet.example.org/sam"})
+    assert refused.status_code == 422 and "full https:// address" in refused.text
+    saved = admin.post(profile, data={**fields, "video_room": "https://meet.example.org/sam"})
+    assert saved.status_code == 303
+    assert "Test this link" in admin.get(profile).text
+    assert services.confirm(held.id, None).video_room == "https://meet.example.org/sam"
+
+
+def test_in_person_consultations_keep_the_office_and_get_no_room(app, demo, smtp):
+    appointment = book_directly("maya-chen", format="in_person")
+    event = invites(smtp, "alex@client.example")[-1]
+    assert appointment.status == "confirmed" and "CONFERENCE" not in event
+    assert str(event["LOCATION"]) == "22 Harbor Street, Suite 4"
+    assert db.session.get(Appointment, appointment.id).video_room == ""
