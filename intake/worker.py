@@ -13,7 +13,7 @@ import signal
 from collections.abc import Callable
 
 from . import health
-from .appointments.services import expire_holds, send_reminders
+from .appointments.services import expire_holds, send_join_reminders, send_reminders
 from .calendars.busy import sync_due
 from .clock import now_utc
 from .extensions import db
@@ -55,8 +55,8 @@ def _holds() -> str:
 
 
 def _reminders() -> str:
-    reminded = send_reminders()
-    return f"reminders: {reminded} queued" if reminded else ""
+    reminded, join = send_reminders(), send_join_reminders()
+    return f"reminders: {reminded} queued, {join} to join" if reminded or join else ""
 
 
 def _calendars() -> str:

@@ -4,6 +4,7 @@ confirmed, never before, and no longer once it is cancelled."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 import vobject
@@ -106,3 +107,35 @@ def test_in_person_consultations_keep_the_office_and_get_no_room(app, demo, smtp
     assert appointment.status == "confirmed" and "CONFERENCE" not in event
     assert str(event["LOCATION"]) == "22 Harbor Street, Suite 4"
     assert db.session.get(Appointment, appointment.id).video_room == ""
+
+
+def test_a_short_join_reminder_goes_once_just_before_an_online_session(app, demo, smtp,
+                                                                       clock):
+    room = "https://video.practice.example/room/maya-chen"
+    joining = book_directly("maya-chen", email="join@client.example")  # confirmed, online
+    cancelled = book_directly("maya-chen", email="gone@client.example")
+    discreet = book_directly("maya-chen", email="quiet@client.example", discreet=True)
+    services.cancel(cancelled.id, None)
+    assert joining.starts_at < cancelled.starts_at < discreet.starts_at
+    clock.set(joining.starts_at - timedelta(minutes=31))
+    assert services.send_join_reminders() == 0
+    clock.advance(timedelta(minutes=2))
+    assert services.send_join_reminders() == 1
+    assert services.send_join_reminders() == 0  # never twice
+    clock.set(cancelled.starts_at - timedelta(minutes=10))
+    assert services.send_join_reminders() == 0  # cancelled
+    clock.set(discreet.starts_at - timedelta(minutes=10))
+    assert services.send_join_reminders() == 0  # discreet: the manage page has the link
+    deliver_due()
+    (note,) = [m for m in smtp.to("join@client.example")
+               if m["Subject"].startswith("Your video consultation starts at")]
+    assert room in note.get_body(("plain",)).get_content()
+    assert not [m for m in smtp.to("quiet@client.example") + smtp.to("gone@client.example")
+                if m["Subject"].startswith("Your video consultation")]
+
+
+def test_join_reminders_can_be_turned_off(app, demo, clock):
+    app.config["JOIN_REMINDER_MINUTES"] = 0
+    appointment = book_directly("maya-chen")
+    clock.set(appointment.starts_at - timedelta(minutes=10))
+    assert services.send_join_reminders() == 0

@@ -18,12 +18,12 @@ from .lifecycle import (
     join_link,
     location_of,
 )
-from .reminders import send_reminders
+from .reminders import send_join_reminders, send_reminders
 
 __all__ = [
     "Booked", "BookingError", "NoRoom", "NotAFit", "StateError", "TimeNotOpen", "TimeTaken",
     "TooManyBookings", "accept_proposal", "active_ahead", "book", "cancel", "cancel_by_client",
     "cancel_or_ask_desk", "confirm", "decline", "expire_holds", "has_room", "inside_window",
     "invite_data", "join_link", "location_of", "meeting_format", "propose", "request_change",
-    "reschedule", "send_reminders",
+    "reschedule", "send_join_reminders", "send_reminders",
 ]

@@ -1,4 +1,5 @@
-"""Reminders: one email to the client before a confirmed appointment, never two."""
+"""Reminders: one email to the client before a confirmed appointment, and for an online one a
+short note with the link to join just before it starts; each never twice."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from ...choices import TELEHEALTH
 from ...clock import now_utc
 from ...database import unit_of_work
 from ...extensions import db
@@ -41,5 +43,40 @@ def send_reminders(now: datetime | None = None) -> int:
             if appointment.intake.discreet:
                 continue
             notify(session, appointment, None, "reminder_client", None)
+            queued += 1
+    return queued
+
+
+def send_join_reminders(now: datetime | None = None) -> int:
+    """Queue one short "join now" email for each confirmed online appointment starting within
+    JOIN_REMINDER_MINUTES (0 turns them off); return how many were queued.
+
+    Claimed like `send_reminders`, so never twice; never for a cancelled appointment; clients
+    who asked for discreet contact get none (their manage page shows the link).
+    """
+    minutes = current_app.config["JOIN_REMINDER_MINUTES"]
+    if minutes <= 0:
+        return 0
+    now = now or now_utc()
+    due = db.session.scalars(sa.select(Appointment.id).where(
+        Appointment.status == CONFIRMED, Appointment.format == TELEHEALTH,
+        Appointment.join_reminder_sent_at.is_(None), Appointment.video_room != "",
+        Appointment.starts_at > now,
+        Appointment.starts_at <= now + timedelta(minutes=minutes))).all()
+    queued = 0
+    for appointment_id in due:
+        with unit_of_work() as session:
+            claimed = session.execute(
+                sa.update(Appointment)
+                .where(Appointment.id == appointment_id, Appointment.status == CONFIRMED,
+                       Appointment.join_reminder_sent_at.is_(None))
+                .values(join_reminder_sent_at=now)
+                .execution_options(synchronize_session=False)).rowcount
+            if not claimed:
+                continue
+            appointment = session.get(Appointment, appointment_id)
+            if appointment.intake.discreet:
+                continue
+            notify(session, appointment, None, "join_client", None)
             queued += 1
     return queued
