@@ -10,8 +10,10 @@ import sqlalchemy as sa
 import vobject
 from icalendar import Calendar
 
+from intake import links
 from intake.appointments import services
 from intake.appointments.models import Appointment
+from intake.calendars import feeds
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
 from intake.therapists.models import Therapist
@@ -50,11 +52,20 @@ def test_the_room_comes_with_confirmation_and_goes_with_cancellation(app, demo, 
         assert event["CONFERENCE"].params["LABEL"] == "Join the video consultation"
     email = smtp.to("alex@client.example")[-1].get_body(("plain",)).get_content()
     assert f"Join:  {SAM_ROOM}" in email
+    # The client's own page and the therapist's feed show it too.
+    with app.test_request_context():
+        manage = links.manage_url(db.session.get(Appointment, held.id), external=False)
+        feed = f"/feeds/{feeds.rotate(held.therapist_id, None)}.ics"
+    browser = app.test_client()
+    assert f'href="{SAM_ROOM}"' in browser.get(manage).text
+    (entry,) = Calendar.from_ical(browser.get(feed).data).walk("VEVENT")
+    assert str(entry["LOCATION"]) == SAM_ROOM == str(entry["CONFERENCE"])
 
     services.cancel(held.id, None)
     cancelled = invites(smtp, "alex@client.example")[-1]
     assert cancelled["STATUS"] == "CANCELLED" and "CONFERENCE" not in cancelled
     assert SAM_ROOM not in cancelled.to_ical().decode()
+    assert SAM_ROOM not in browser.get(manage).text
 
 
 def test_the_practice_wide_base_gives_each_consultation_a_room_of_its_own(app, demo, smtp):
