@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, Response, current_app, request
-from flask_limiter.util import get_remote_address
 from limits import parse
 from werkzeug.http import is_resource_modified
 
 from ..clock import now_utc
-from ..extensions import limiter
+from ..extensions import address_key, limiter
 from . import feeds
 
 bp = Blueprint("feeds", __name__)
@@ -45,7 +44,7 @@ def _not_found() -> Response:
     therapists' feeds from one address is never refused, and guessing is.
     """
     if current_app.config["RATELIMIT_ENABLED"]:
-        item, who = parse(current_app.config["FEED_RATE_LIMIT"]), get_remote_address()
+        item, who = parse(current_app.config["FEED_RATE_LIMIT"]), address_key()
         if not limiter.limiter.hit(item, "feed-not-found", who):
             reset = limiter.limiter.get_window_stats(item, "feed-not-found", who).reset_time
             wait = max(1, math.ceil(reset - now_utc().timestamp()))

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..audit import client_address
 from ..clock import now_utc
-from ..extensions import limiter, login_manager
+from ..extensions import address_key, limiter, login_manager
 from ..redirects import same_site
 from . import accounts, second_factor
 
@@ -101,7 +101,7 @@ def _account_key() -> str:
     account's own limits grow in stages (LOGIN_LIMIT_ACCOUNT), and the address's limit over
     all accounts (LOGIN_LIMIT_ADDRESS) slows a guesser trying many."""
     email = accounts.normal_email(request.form.get("email", ""))[:254]
-    return f"login:{email}|{client_address()}"
+    return f"login:{email}|{address_key()}"
 
 
 def _failed(response) -> bool:

@@ -65,6 +65,17 @@ def test_repeated_failures_get_429_per_account_then_per_address(limited, app, cl
     assert [sign_in(client, other.email, "wrong password!!").status_code
             for _ in range(3)] == [401, 401, 429]
     limiter.reset()
+    # On IPv6 a guesser's whole /64 is one address: moving within it starts nothing afresh.
+    guesser = app.test_client()
+    for n in range(3):
+        guesser.environ_base["REMOTE_ADDR"] = f"2001:db8:1:2::{n + 1}"
+        assert sign_in(guesser, user.email, "wrong password!!").status_code == 401
+    guesser.environ_base["REMOTE_ADDR"] = "2001:db8:1:2:ffff::9"
+    assert sign_in(guesser, user.email, "wrong password!!").status_code == 429
+    neighbour = app.test_client()
+    neighbour.environ_base["REMOTE_ADDR"] = "2001:db8:1:3::1"  # another /64
+    assert sign_in(neighbour, user.email).status_code == 303
+    limiter.reset()
 
 
 def test_logout_ends_the_session_even_for_a_copied_cookie(app, client, make_user):
