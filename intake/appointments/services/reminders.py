@@ -17,16 +17,36 @@ from .lifecycle import notify
 
 
 def send_reminders(now: datetime | None = None) -> int:
-    """Queue one reminder for each confirmed appointment starting within REMINDER_HOURS.
-
-    Each appointment is claimed with a conditional update in the reminder's own transaction, so
-    two workers (or a restarted one) never remind twice. Clients who asked for discreet contact
-    get none. Returns how many reminders were queued.
-    """
+    """Queue one reminder for each confirmed appointment starting within REMINDER_HOURS;
+    return how many were queued (see `_remind`)."""
     now = now or now_utc()
     until = now + timedelta(hours=current_app.config["REMINDER_HOURS"])
+    return _remind(Appointment.reminder_sent_at, "reminder_client", now, until)
+
+
+def send_join_reminders(now: datetime | None = None) -> int:
+    """Queue one short "join now" email for each confirmed online appointment starting within
+    JOIN_REMINDER_MINUTES (0 turns them off); return how many were queued (see `_remind`)."""
+    minutes = current_app.config["JOIN_REMINDER_MINUTES"]
+    if minutes <= 0:
+        return 0
+    now = now or now_utc()
+    return _remind(Appointment.join_reminder_sent_at, "join_client", now,
+                   now + timedelta(minutes=minutes), Appointment.format == TELEHEALTH,
+                   Appointment.video_room != "")
+
+
+def _remind(sent_at, template: str, now: datetime, until: datetime, *conditions) -> int:
+    """Queue the client's `template` email for each confirmed appointment starting in
+    (now, until] whose `sent_at` column is empty (and that meets `conditions`); return how
+    many were queued.
+
+    Each appointment is claimed with a conditional update of `sent_at` in the email's own
+    transaction, so two workers (or a restarted one) never send twice, and a cancelled
+    appointment is never reminded. Clients who asked for discreet contact get none.
+    """
     due = db.session.scalars(sa.select(Appointment.id).where(
-        Appointment.status == CONFIRMED, Appointment.reminder_sent_at.is_(None),
+        Appointment.status == CONFIRMED, sent_at.is_(None), *conditions,
         Appointment.starts_at > now, Appointment.starts_at <= until)).all()
     queued = 0
     for appointment_id in due:
@@ -34,49 +54,14 @@ def send_reminders(now: datetime | None = None) -> int:
             claimed = session.execute(
                 sa.update(Appointment)
                 .where(Appointment.id == appointment_id, Appointment.status == CONFIRMED,
-                       Appointment.reminder_sent_at.is_(None))
-                .values(reminder_sent_at=now)
+                       sent_at.is_(None))
+                .values({sent_at: now})
                 .execution_options(synchronize_session=False)).rowcount
             if not claimed:
                 continue
             appointment = session.get(Appointment, appointment_id)
             if appointment.intake.discreet:
                 continue
-            notify(session, appointment, None, "reminder_client", None)
-            queued += 1
-    return queued
-
-
-def send_join_reminders(now: datetime | None = None) -> int:
-    """Queue one short "join now" email for each confirmed online appointment starting within
-    JOIN_REMINDER_MINUTES (0 turns them off); return how many were queued.
-
-    Claimed like `send_reminders`, so never twice; never for a cancelled appointment; clients
-    who asked for discreet contact get none (their manage page shows the link).
-    """
-    minutes = current_app.config["JOIN_REMINDER_MINUTES"]
-    if minutes <= 0:
-        return 0
-    now = now or now_utc()
-    due = db.session.scalars(sa.select(Appointment.id).where(
-        Appointment.status == CONFIRMED, Appointment.format == TELEHEALTH,
-        Appointment.join_reminder_sent_at.is_(None), Appointment.video_room != "",
-        Appointment.starts_at > now,
-        Appointment.starts_at <= now + timedelta(minutes=minutes))).all()
-    queued = 0
-    for appointment_id in due:
-        with unit_of_work() as session:
-            claimed = session.execute(
-                sa.update(Appointment)
-                .where(Appointment.id == appointment_id, Appointment.status == CONFIRMED,
-                       Appointment.join_reminder_sent_at.is_(None))
-                .values(join_reminder_sent_at=now)
-                .execution_options(synchronize_session=False)).rowcount
-            if not claimed:
-                continue
-            appointment = session.get(Appointment, appointment_id)
-            if appointment.intake.discreet:
-                continue
-            notify(session, appointment, None, "join_client", None)
+            notify(session, appointment, None, template, None)
             queued += 1
     return queued
