@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from limits import parse_many
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -163,14 +164,19 @@ def _signed_in(user, target: str | None):
     return redirect(target or url_for("desk.home"), 303)
 
 
-def _pending_key() -> str:
-    """Return the rate-limit key for codes typed for the pending account."""
-    return f"code:{(session.get(PENDING) or {}).get('user')}"
+def _count_code(user_id: int, cost: int = 1) -> None:
+    """Count a typed code against the account's limits (LOGIN_LIMIT_ACCOUNT) before it is
+    checked, so codes sent at once are all counted; answer 429 once a limit is used up. A
+    right code is given back (`cost=-1`): only wrong ones use the limits up."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    limits = parse_many(current_app.config["LOGIN_LIMIT_ACCOUNT"])
+    within = [limiter.limiter.hit(item, "code", str(user_id), cost=cost) for item in limits]
+    if cost > 0 and not all(within):
+        abort(429)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], methods=["POST"],
-               key_func=_pending_key, deduct_when=_failed)
 def code():
     """Return the second step of signing in; sign in on a right code."""
     user = _pending()
@@ -179,7 +185,9 @@ def code():
     form = CodeForm()
     status = 200
     if form.validate_on_submit():
+        _count_code(user.id)
         if second_factor.verify(user.id, form.code.data):
+            _count_code(user.id, cost=-1)
             return _signed_in(user, session[PENDING].get("next"))
         form.code.errors.append("That code didn't work. Codes change every 30 seconds; use "
                                 "the one showing now, or one of your recovery codes.")
@@ -191,8 +199,6 @@ def code():
 
 
 @bp.route("/login/set-up", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], methods=["POST"],
-               key_func=_pending_key, deduct_when=_failed)
 def enrol():
     """Set up the authenticator app during sign-in (roles that require it); then show the
     recovery codes once, signed in."""
@@ -220,8 +226,10 @@ def _set_up(user, after_sign_in: bool):
     form = CodeForm()
     status = 200
     if form.validate_on_submit():
+        _count_code(user.id)
         codes = second_factor.enrol(user.id, secret, form.code.data)
         if codes is not None:
+            _count_code(user.id, cost=-1)
             session.pop("new_secret", None)
             target = None
             if after_sign_in:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from intake.audit import AuditEvent
-from intake.extensions import db
+from intake.extensions import db, limiter
 from intake.staff import accounts
 from intake.staff.models import User
 from tests.helpers import PASSWORD, csrf_from, token
@@ -165,3 +165,34 @@ def test_odd_codes_are_refused_calmly_and_a_password_change_ends_the_pending_ste
     late = send_code(other, "/staff/login/code", pyotp.TOTP(secret).at(clock.now()))
     assert late.status_code == 303 and late.headers["Location"] == "/staff/login"
     assert not signed_in(other)
+
+
+@pytest.fixture
+def three_codes(settings):
+    settings.update(RATELIMIT_ENABLED=True, LOGIN_LIMIT_ACCOUNT="3 per 15 minutes",
+                    LOGIN_LIMIT_ADDRESS="100 per 15 minutes")
+
+
+def test_typed_codes_are_counted_before_they_are_checked(required, three_codes, app, demo,
+                                                          make_user, clock):
+    limiter.reset()
+    desk = make_user("front_desk")
+    browser, _ = password_step(app, desk.email)
+    page = browser.get("/staff/login/set-up")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    assert send_code(browser, "/staff/login/set-up", pyotp.TOTP(secret).at(clock.now())
+                     ).status_code == 200  # a right code uses nothing up
+    for step in range(2):  # nor do the right codes of later sign-ins
+        clock.advance(timedelta(seconds=30))
+        again, _ = password_step(app, desk.email)
+        assert send_code(again, "/staff/login/code", pyotp.TOTP(secret).at(clock.now())
+                         ).status_code == 303, step
+
+    other, _ = password_step(app, desk.email)
+    assert [send_code(other, "/staff/login/code", "123456").status_code
+            for _ in range(3)] == [401, 401, 401]
+    clock.advance(timedelta(seconds=30))
+    # Three wrong codes use the limit up: even the right code waits now.
+    right = send_code(other, "/staff/login/code", pyotp.TOTP(secret).at(clock.now()))
+    assert right.status_code == 429 and not signed_in(other)
+    limiter.reset()
