@@ -179,6 +179,8 @@ def _count_code(user_id: int, cost: int = 1) -> None:
 @bp.route("/login/code", methods=["GET", "POST"])
 def code():
     """Return the second step of signing in; sign in on a right code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("desk.home"))
     user = _pending()
     if user is None or not user.has_second_factor:
         return _start_again()
@@ -202,6 +204,8 @@ def code():
 def enrol():
     """Set up the authenticator app during sign-in (roles that require it); then show the
     recovery codes once, signed in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.two_step"))
     user = _pending()
     if user is None or user.has_second_factor:
         return _start_again()
@@ -245,7 +249,8 @@ def _set_up(user, after_sign_in: bool):
     form.code.data = ""
     uri = second_factor.setup_uri(user, secret)
     return render_template("staff/enrol.html", form=form, qr=second_factor.qr_image(uri),
-                           secret=secret, required=second_factor.required_for(user)), status
+                           uri=uri, secret=secret,
+                           required=second_factor.required_for(user)), status
 
 
 def _start_again():

@@ -196,3 +196,19 @@ def test_typed_codes_are_counted_before_they_are_checked(required, three_codes, 
     right = send_code(other, "/staff/login/code", pyotp.TOTP(secret).at(clock.now()))
     assert right.status_code == 429 and not signed_in(other)
     limiter.reset()
+
+
+def test_the_set_up_page_opens_the_app_on_a_phone_and_is_not_shown_once_signed_in(
+        required, app, demo, make_user, clock):
+    desk = make_user("front_desk")
+    browser, _ = password_step(app, desk.email)
+    page = browser.get("/staff/login/set-up")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    link = unescape(re.search(r'<a href="(otpauth://[^"]+)"', page.text).group(1))
+    assert pyotp.parse_uri(link).secret == secret
+    send_code(browser, "/staff/login/set-up", pyotp.TOTP(secret).at(clock.now()))
+    for path, goes_to in [("/staff/login/set-up", "/staff/two-step"),
+                          ("/staff/login/code", "/staff/")]:
+        again = browser.get(path)
+        assert again.status_code == 302 and again.headers["Location"] == goes_to, path
+    assert "Please sign in again" not in browser.get("/staff/").text
