@@ -58,6 +58,8 @@ class Appointment(db.Model):
         sa.Index("ix_appointment_starts_at", "starts_at"),
         # When a therapist's consultations last changed: their feed's ETag.
         sa.Index("ix_appointment_therapist_changed", "therapist_id", "updated_at"),
+        # The last day's bookings, for the daily booking caps.
+        sa.Index("ix_appointment_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

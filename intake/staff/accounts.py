@@ -183,6 +183,15 @@ def end_session(token: str, user_id: int) -> None:
         audit.record(session, "logout", user_id, "staff_user", user_id)
 
 
+def end_sessions(session, user_id: int, keep: str | None = None) -> None:
+    """End every live session of the account (inside the caller's unit of work), but the one
+    whose token is `keep`."""
+    live = [StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)]
+    if keep:
+        live.append(StaffSession.token_hash != _hash(keep))
+    session.execute(sa.update(StaffSession).where(*live).values(ended_at=now_utc()))
+
+
 def set_active(user_id: int, active: bool, by: User) -> None:
     """Enable or disable an account; disabling ends all its sessions at once."""
     if user_id == by.id and not active:
@@ -193,10 +202,7 @@ def set_active(user_id: int, active: bool, by: User) -> None:
         if not active and user.therapist_id:
             revoke(session, user.therapist_id)
         if not active:
-            session.execute(sa.update(StaffSession)
-                            .where(StaffSession.user_id == user_id,
-                                   StaffSession.ended_at.is_(None))
-                            .values(ended_at=now_utc()))
+            end_sessions(session, user_id)
         audit.record(session, "account_enable" if active else "account_disable", by.id,
                      "staff_user", user_id)
 
@@ -230,12 +236,7 @@ def change_password(user_id: int, current: str, new: str) -> None:
     with unit_of_work() as session:
         row = session.get(User, user_id)
         row.password_hash = HASHER.hash(new)
-        token = user.session_token
-        keep = _hash(token) if token else ""
-        session.execute(sa.update(StaffSession)
-                        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None),
-                               StaffSession.token_hash != keep)
-                        .values(ended_at=now_utc()))
+        end_sessions(session, user_id, keep=user.session_token)
         audit.record(session, "password_change", user_id, "staff_user", user_id)
 
 
@@ -283,8 +284,6 @@ def reset_password(token: str, new: str) -> User:
     with unit_of_work() as session:
         row = session.get(User, user.id)
         row.password_hash = HASHER.hash(new)
-        session.execute(sa.update(StaffSession).where(
-            StaffSession.user_id == user.id, StaffSession.ended_at.is_(None)).values(
-            ended_at=now_utc()))
+        end_sessions(session, user.id)
         audit.record(session, "password_reset", user.id, "staff_user", user.id)
     return user

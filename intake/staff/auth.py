@@ -156,11 +156,16 @@ def _pending():
     return user
 
 
-def _signed_in(user, target: str | None):
-    """Start the server-side session and go on to `target` (or the desk)."""
+def _start(user) -> None:
+    """Start the account's server-side session in this browser; the second step is over."""
     session.pop(PENDING, None)
     accounts.start_session(user, client_address())
     login_user(user)
+
+
+def _signed_in(user, target: str | None):
+    """Sign in and go on to `target` (or the desk)."""
+    _start(user)
     return redirect(target or url_for("desk.home"), 303)
 
 
@@ -238,7 +243,7 @@ def _set_up(user, after_sign_in: bool):
             target = None
             if after_sign_in:
                 target = session[PENDING].get("next")
-                _signed_in(user, target)
+                _start(user)
             return render_template("staff/recovery_codes.html", codes=codes,
                                    target=target or url_for("desk.home"))
         form.code.errors.append("That code didn't match. Check the app shows this account, "

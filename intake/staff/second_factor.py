@@ -22,7 +22,8 @@ from .. import audit
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..extensions import db
-from .models import RecoveryCode, StaffSession, User
+from . import accounts
+from .models import RecoveryCode, User
 
 RECOVERY_CODES = 10
 DIGITS = 6
@@ -151,7 +152,5 @@ def reset(user_id: int, by_user_id: int) -> None:
         user = session.get(User, user_id)
         user.totp_secret, user.totp_step = "", None
         session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
-        session.execute(sa.update(StaffSession).where(
-            StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)).values(
-            ended_at=now_utc()))
+        accounts.end_sessions(session, user_id)
         audit.record(session, "second_factor_reset", by_user_id, "staff_user", user_id)

@@ -36,6 +36,13 @@ def send_code(browser, path, code):
     return browser.post(path, data={"csrf_token": token(browser, path), "code": code})
 
 
+def key_on(browser, path) -> str:
+    """Return the key shown as text on the set-up page at `path`."""
+    page = browser.get(path)
+    assert page.status_code == 200 and 'src="data:image/svg+xml' in page.text
+    return re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+
+
 def signed_in(browser) -> bool:
     return browser.get("/staff/").status_code == 200
 
@@ -100,16 +107,14 @@ def test_an_admin_resets_a_lost_second_factor_and_its_sessions_end(required, app
                                                                    make_user, clock):
     desk = make_user("front_desk")
     desk_browser, _ = password_step(app, desk.email)
-    page = desk_browser.get("/staff/login/set-up")
-    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    secret = key_on(desk_browser, "/staff/login/set-up")
     send_code(desk_browser, "/staff/login/set-up", pyotp.TOTP(secret).at(clock.now()))
     assert signed_in(desk_browser)
 
     admin = make_user("admin")
     admin_browser, answer = password_step(app, admin.email)
     assert answer.headers["Location"] == "/staff/login/set-up"  # admins must have it too
-    page = admin_browser.get("/staff/login/set-up")
-    admin_secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    admin_secret = key_on(admin_browser, "/staff/login/set-up")
     send_code(admin_browser, "/staff/login/set-up", pyotp.TOTP(admin_secret).at(clock.now()))
     accounts = admin_browser.get("/staff/admin/accounts")
     assert "Reset two-step sign-in" in accounts.text
@@ -143,8 +148,7 @@ def test_odd_codes_are_refused_calmly_and_a_password_change_ends_the_pending_ste
         required, app, demo, make_user, clock):
     desk = make_user("front_desk")
     browser, _ = password_step(app, desk.email)
-    page = browser.get("/staff/login/set-up")
-    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    secret = key_on(browser, "/staff/login/set-up")
     # The key being set up never rides in the cookie in clear (it is signed, not encrypted).
     cookie = browser.get_cookie("session").value
     assert secret not in cookie and secret not in unescape(repr(cookie))
@@ -178,8 +182,7 @@ def test_typed_codes_are_counted_before_they_are_checked(required, three_codes, 
     limiter.reset()
     desk = make_user("front_desk")
     browser, _ = password_step(app, desk.email)
-    page = browser.get("/staff/login/set-up")
-    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    secret = key_on(browser, "/staff/login/set-up")
     assert send_code(browser, "/staff/login/set-up", pyotp.TOTP(secret).at(clock.now())
                      ).status_code == 200  # a right code uses nothing up
     for step in range(2):  # nor do the right codes of later sign-ins
