@@ -24,6 +24,7 @@ ACTIONS = {
     "confirm": "Confirmed appointment",
     "decline": "Declined appointment",
     "propose": "Proposed another time",
+    "waitlist_offer": "Offered a freed time from the waitlist",
     "cancel": "Cancelled appointment",
     "reschedule": "Rescheduled appointment",
     "rotate_feed": "Rotated calendar feed address",

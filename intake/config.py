@@ -91,6 +91,13 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # confirmed online consultation then gets a room of its own under it.
         "TELEHEALTH_ROOM_BASE": (env.get("TELEHEALTH_ROOM_BASE") or "").rstrip("/"),
         "JOIN_REMINDER_MINUTES": _int(env.get("JOIN_REMINDER_MINUTES"), 30),
+        # The waitlist: how long a place lasts unless the person says otherwise (and at most),
+        # how many people are offered one freed time at once, and after how many hours without
+        # a taker the next few are offered it too.
+        "WAITLIST_DAYS": _int(env.get("WAITLIST_DAYS"), 30),
+        "WAITLIST_MAX_DAYS": _int(env.get("WAITLIST_MAX_DAYS"), 90),
+        "WAITLIST_OFFERS_AT_ONCE": _int(env.get("WAITLIST_OFFERS_AT_ONCE"), 3),
+        "WAITLIST_NEXT_OFFERS_HOURS": _int(env.get("WAITLIST_NEXT_OFFERS_HOURS"), 6),
         "BOOKINGS_PER_EMAIL_PER_DAY": _int(env.get("BOOKINGS_PER_EMAIL_PER_DAY"), 3),
         "BOOKINGS_PER_ADDRESS_PER_DAY": (env.get("BOOKINGS_PER_ADDRESS_PER_DAY")
                                          or "10 per day"),

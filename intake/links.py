@@ -16,8 +16,12 @@ INSTEAD = "instead"  # a held appointment id: choose another time in its place
 PROPOSAL = "proposal"  # a proposal id: accept the time the front desk offered
 MANAGE = "manage"  # [appointment id, link version]: the client's own appointment page
 RESET = "password-reset"  # [staff user id, fingerprint of the password hash]
-MAX_AGE = {REBOOK: 14 * 24 * 3600, INSTEAD: 7 * 24 * 3600, PROPOSAL: 7 * 24 * 3600,
-           RESET: 30 * 60}
+WAITLIST_CONFIRM = "waitlist-confirm"  # a waitlist entry id: confirm joining the list
+WAITLIST_LEAVE = "waitlist-leave"  # a waitlist entry id: leave the list, from any of its emails
+WAITLIST_OFFER = "waitlist-offer"  # a waitlist offer id: book the freed time offered
+DAY = 24 * 3600
+MAX_AGE = {REBOOK: 14 * DAY, INSTEAD: 7 * DAY, PROPOSAL: 7 * DAY, RESET: 30 * 60,
+           WAITLIST_CONFIRM: 7 * DAY, WAITLIST_LEAVE: 400 * DAY, WAITLIST_OFFER: 14 * DAY}
 
 
 def _signer(purpose: str) -> URLSafeTimedSerializer:
@@ -99,6 +103,21 @@ def manage_url(appointment, *, external: bool = True, **values) -> str:
 def proposal_url(proposal_id: int) -> str:
     """Return the client's email link to accept a time the front desk offered."""
     return _url("proposals.show", True, token=make(PROPOSAL, proposal_id))
+
+
+def waitlist_confirm_url(entry_id: int) -> str:
+    """Return the email link that confirms a place on the waitlist."""
+    return _url("waitlist.confirm", True, token=make(WAITLIST_CONFIRM, entry_id))
+
+
+def waitlist_leave_url(entry_id: int) -> str:
+    """Return the link, in every waitlist email, that takes the person off the list."""
+    return _url("waitlist.leave", True, token=make(WAITLIST_LEAVE, entry_id))
+
+
+def waitlist_offer_url(offer_id: int) -> str:
+    """Return the email link to a freed time offered from the waitlist."""
+    return _url("waitlist.offer", True, token=make(WAITLIST_OFFER, offer_id))
 
 
 def staff_appointment_url(appointment_id: int) -> str:

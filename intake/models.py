@@ -6,11 +6,13 @@ from .calendars.models import BusyInterval, ExternalCalendar
 from .health import WorkerJob
 from .intakes.models import Intake
 from .mail.models import OutboxMessage
-from .scheduling.models import TimeOff, WeeklyHours
+from .scheduling.models import FreedTime, TimeOff, WeeklyHours
 from .staff.models import StaffSession, User
 from .therapists.models import Therapist
+from .waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
-    "Appointment", "AuditEvent", "BusyInterval", "ExternalCalendar", "Intake", "OutboxMessage",
-    "Proposal", "StaffSession", "Therapist", "TimeOff", "User", "WeeklyHours", "WorkerJob",
+    "Appointment", "AuditEvent", "BusyInterval", "ExternalCalendar", "FreedTime", "Intake",
+    "OutboxMessage", "Proposal", "StaffSession", "Therapist", "TimeOff", "User",
+    "WaitlistEntry", "WaitlistOffer", "WeeklyHours", "WorkerJob",
 ]

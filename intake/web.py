@@ -34,6 +34,8 @@ from .staff.desk import bp as desk_bp
 from .staff.week import bp as week_bp
 from .therapists.services import PHOTO_MAX
 from .therapists.views import bp as therapists_bp
+from .waitlist.desk import bp as waitlist_desk_bp
+from .waitlist.views import bp as waitlist_bp
 
 # Routes that take more than MAX_CONTENT_LENGTH: the profile form carries a photo of up to
 # PHOTO_MAX (as the form says), with room for the other fields.
@@ -77,6 +79,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(appointments.bp)
     app.register_blueprint(offers_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(waitlist_bp)
     app.register_blueprint(feeds_bp)
     init_login(app)
     app.register_blueprint(auth_bp)
@@ -84,6 +87,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(week_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(therapists_bp)
+    app.register_blueprint(waitlist_desk_bp)
     if app.config["DEV_INBOX"]:
         app.register_blueprint(mail_bp)
     register(app)

@@ -1,9 +1,9 @@
 """One pass of background work; the `worker` command runs it in a loop or once.
 
 A pass runs independent jobs: deliver due mail first, expire holds, queue reminders, read
-therapists' calendars (within a time budget), then deliver again what those jobs queued. A job
-that fails is logged with its traceback and recorded (see `health.py`), and never stops the
-others; the pass ends with a heartbeat.
+therapists' calendars (within a time budget), offer freed times to the waitlist, then deliver
+again what those jobs queued. A job that fails is logged with its traceback and recorded (see
+`health.py`), and never stops the others; the pass ends with a heartbeat.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .calendars.busy import sync_due
 from .clock import now_utc
 from .extensions import db
 from .mail.delivery import deliver_due, worker_name
+from .waitlist import services as waitlist
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,11 @@ def _reminders() -> str:
     return f"reminders: {reminded} queued, {join} to join" if reminded or join else ""
 
 
+def _waitlist() -> str:
+    ended, offered = waitlist.tidy(), waitlist.offer_freed_times()
+    return f"waitlist: {offered} offered, {ended} ended" if ended or offered else ""
+
+
 def _calendars() -> str:
     read, failed = sync_due()
     return f"calendars: {read} read, {failed} failed" if read or failed else ""
@@ -77,6 +83,7 @@ def run_pass(should_stop: Callable[[], bool] = lambda: False) -> str:
         ("holds", _holds),
         ("reminders", _reminders),
         ("calendars", _calendars),
+        ("waitlist", _waitlist),
         ("mail", lambda: _mail(should_stop)),
     ]
     parts, failed = [], []

@@ -54,12 +54,13 @@ def compose(
     context: dict,
     invite: bytes | None = None,
     method: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Composed:
     """Return a composed message for one recipient.
 
     `template` names `emails/<template>.txt` (with the subject) and `.html`. With an
     `invite`, the calendar part's `method` parameter is set to `method`, which must equal the
-    METHOD inside the invite.
+    METHOD inside the invite. `headers` are added as they are (List-Unsubscribe, for one).
     """
     context = {**context, "recipient_name": to_name}
     subject, text = _render(f"{template}.txt", context)
@@ -75,6 +76,8 @@ def compose(
     message_id = make_msgid(domain=from_address.domain)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        message[name] = value
 
     message.set_content(text, subtype="plain", cte="quoted-printable")
     message.make_alternative()

@@ -1,4 +1,5 @@
-"""Availability: a therapist's weekly hours (wall clock, their zone) and time off (UTC)."""
+"""Availability: a therapist's weekly hours (wall clock, their zone), time off (UTC), and the
+spans of time that have just become free."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..clock import now_utc
 from ..database import UTCDateTime
 from ..extensions import db
 
@@ -42,3 +44,32 @@ class TimeOff(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class FreedTime(db.Model):
+    """A span of a therapist's time that has just become free (a consultation ended or moved,
+    time off removed, hours added): the waitlist offers the open times inside it to the people
+    who were waiting when it freed. `done_at` is set once nothing in it is left to offer."""
+
+    __tablename__ = "freed_time"
+    __table_args__ = (
+        sa.CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        sa.Index("ix_freed_time_pending", "done_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(sa.ForeignKey("therapist.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+def note_freed(session, therapist_id: int, starts_at: datetime, ends_at: datetime,
+               now: datetime | None = None) -> None:
+    """Record, in the caller's unit of work, that [starts_at, ends_at) of the therapist's time
+    became free (nothing when it is already over)."""
+    now = now or now_utc()
+    if ends_at > now and starts_at < ends_at:
+        session.add(FreedTime(therapist_id=therapist_id, starts_at=max(starts_at, now),
+                              ends_at=ends_at, created_at=now))

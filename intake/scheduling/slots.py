@@ -139,6 +139,35 @@ def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetim
     return merged
 
 
+def subtract(
+    intervals: Iterable[tuple[datetime, datetime]], removed: Iterable[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """Return the parts of `intervals` that no interval of `removed` covers, sorted and joined."""
+    out: list[tuple[datetime, datetime]] = []
+    cuts = _merge(removed)
+    for s, e in _merge(intervals):
+        for cut_start, cut_end in cuts:
+            if cut_end <= s or cut_start >= e:
+                continue
+            if cut_start > s:
+                out.append((s, cut_start))
+            s = max(s, cut_end)
+            if s >= e:
+                break
+        if s < e:
+            out.append((s, e))
+    return out
+
+
+def bookable_span(hours: Iterable[HoursRange], rules: Rules, now: datetime
+                  ) -> list[tuple[datetime, datetime]]:
+    """Return the working time (UTC, joined) that clients may book from `now`: between the
+    minimum notice and the horizon."""
+    start, end = now + rules.min_notice, now + rules.horizon
+    return [(max(s, start), min(e, end)) for s, e in _merge(
+        working_intervals(hours, rules.timezone, start, end)) if s < end and e > start]
+
+
 def _align(instant: datetime, origin: datetime) -> datetime:
     """Return the first instant at or after `instant` on the GRID counted from `origin`.
 

@@ -16,8 +16,9 @@ from ..clock import now_utc
 from ..database import unit_of_work
 from ..errors import UserError
 from ..extensions import db
-from ..scheduling.models import TimeOff, WeeklyHours
-from ..scheduling.slots import HoursRange, within_hours
+from ..scheduling.models import TimeOff, WeeklyHours, note_freed
+from ..scheduling.services import hours_for, rules_for
+from ..scheduling.slots import HoursRange, bookable_span, subtract, within_hours
 from .models import Therapist
 
 PHOTO_MAX = 2 * 1024 * 1024  # bytes, as the form says
@@ -160,9 +161,14 @@ def set_hours(therapist_id: int, ranges: list[tuple[int, time, time]], rules: di
                     if not within_hours(plain, therapist.timezone, a.starts_at, a.ends_at)]
         if stranded and not accept_stranded:
             raise Stranded(stranded)
+        before = bookable_span(hours_for(therapist), rules_for(therapist), now)
         therapist.hours = [WeeklyHours(weekday=d, starts=s, ends=e) for d, s, e in ranges]
         for key in RULE_FIELDS:
             setattr(therapist, key, rules[key])
+        # Time clients can book now and could not before (more hours, a shorter notice, a
+        # further horizon) is freed time for the waitlist.
+        for start, end in subtract(bookable_span(plain, rules_for(therapist), now), before):
+            note_freed(session, therapist_id, start, end, now)
         audit.record(session, "edit_hours", by_user_id, "therapist", therapist_id,
                      detail=f"{len(ranges)} ranges")
     return therapist
@@ -200,6 +206,7 @@ def remove_time_off(therapist_id: int, time_off_id: int, by_user_id: int) -> Non
         if off is None or off.therapist_id != therapist_id:
             raise ChangeError("That time off no longer exists.")
         session.delete(off)
+        note_freed(session, therapist_id, off.starts_at, off.ends_at)
         audit.record(session, "edit_time_off", by_user_id, "therapist", therapist_id,
                      detail="removed")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -55,7 +57,7 @@ def meeting_format(intake: Intake, therapist: Therapist) -> str:
 
 def book(
     intake: Intake, therapist: Therapist, starts_at: datetime, key: str,
-    now: datetime | None = None,
+    now: datetime | None = None, also: Callable[[Any, Appointment], None] | None = None,
 ) -> Booked:
     """Hold `starts_at` with `therapist` for the intake and queue both invites; return it.
 
@@ -63,7 +65,9 @@ def book(
     confirmed, not yet started) is withdrawn in the same transaction, with CANCEL to both. The
     same idempotency `key` always returns the first booking made with it. Raises NotAFit,
     TimeNotOpen, TimeTaken (a race lost to another booking) or TooManyBookings (the email
-    address's bookings for the day are used up) without changing anything.
+    address's bookings for the day are used up) without changing anything. `also(session,
+    appointment)` runs inside the same transaction once the new appointment is made (what
+    booking from a waitlist offer closes), so both land or neither does.
     """
     now = now or now_utc()
     existing = _by_key(key)
@@ -91,6 +95,8 @@ def book(
             for old in earlier:
                 end(session, old, CANCELLED, now, "replaced_client", action="cancel",
                     detail="replaced by client", was_confirmed=old.confirmed_at is not None)
+            if also is not None:
+                also(session, appointment)
     except IntegrityError:
         existing = _by_key(key)
         if existing is not None:

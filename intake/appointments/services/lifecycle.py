@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import object_session
 
 from ... import audit, links
 from ...calendars.invites import CANCEL, InviteData, Party, build_invite
@@ -16,6 +17,7 @@ from ...clock import now_utc
 from ...errors import UserError
 from ...mail.compose import sender
 from ...mail.outbox import enqueue
+from ...scheduling.models import note_freed
 from ..models import ACTIVE_STATUSES, CONFIRMED, OPEN, WITHDRAWN, Appointment, Proposal
 
 # ---------------------------------------------------------------- what the person is told
@@ -99,7 +101,10 @@ def withdraw_proposals(session, appointment_id: int) -> None:
 
 def move(appointment: Appointment, starts_at: datetime, ends_at: datetime) -> None:
     """Put the appointment at a new time: a new SEQUENCE for the invites, a new manage link
-    (older ones stop working), and its reminder due again."""
+    (older ones stop working), and its reminder due again. The time it leaves is noted as
+    freed, for the waitlist."""
+    note_freed(object_session(appointment), appointment.therapist_id, appointment.starts_at,
+               appointment.ends_at)
     appointment.starts_at, appointment.ends_at = starts_at, ends_at
     appointment.sequence += 1
     appointment.link_version += 1
@@ -109,7 +114,8 @@ def move(appointment: Appointment, starts_at: datetime, ends_at: datetime) -> No
 def end(session, appointment: Appointment, status: str, now: datetime, client_template: str,
         *, action: str | None, by_user_id: int | None = None, detail: str = "",
         new_link: bool = False, **extra) -> None:
-    """End the appointment as `status` (cancelled, declined, expired) and free its time.
+    """End the appointment as `status` (cancelled, declined, expired) and free its time (noted
+    as freed, for the waitlist).
 
     Its open offers are withdrawn, `action` goes in the audit trail (none for the worker's own
     decisions), and both parties get METHOD:CANCEL: the client from `client_template`, with a
@@ -122,6 +128,7 @@ def end(session, appointment: Appointment, status: str, now: datetime, client_te
     if new_link:
         appointment.link_version += 1
     withdraw_proposals(session, appointment.id)
+    note_freed(session, appointment.therapist_id, appointment.starts_at, appointment.ends_at, now)
     if action:
         audit.record(session, action, by_user_id, "appointment", appointment.id, detail=detail)
     notify(session, appointment, CANCEL, client_template, "cancelled_therapist",

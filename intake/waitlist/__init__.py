@@ -1,0 +1,1 @@
+"""The waitlist: people who asked to hear of sooner times, and the freed times offered to them."""
