@@ -415,6 +415,14 @@ def offer_by_hand(entry_id: int, therapist: Therapist, starts_at: datetime, by_u
 # ---------------------------------------------------------------- taking an offer
 
 
+def _held_by_another(offer: WaitlistOffer) -> bool:
+    """Return True when a consultation now holds (part of) the offered time."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
+        Appointment.therapist_id == offer.therapist_id, holds_its_time(Appointment.status),
+        Appointment.starts_at < offer.ends_at, Appointment.ends_at > offer.starts_at,
+        Appointment.starts_at >= offer.starts_at - timedelta(days=1))) > 0
+
+
 def book_offer(offer_id: int, now: datetime | None = None) -> Appointment:
     """Book the offered time for the person it was offered to, in one step, and return the
     appointment: the place leaves the list, its other offers close, and the same time offered
@@ -431,6 +439,8 @@ def book_offer(offer_id: int, now: datetime | None = None) -> Appointment:
     if offer.status == TAKEN and offer.appointment_id:
         return db.session.get(Appointment, offer.appointment_id)
     entry = offer.entry
+    if offer.status == GONE and entry.status == WAITING and _held_by_another(offer):
+        raise TimeTaken(TAKEN_NOW)  # as when both press at once: the same kind words
     if offer.status != OFFERED or entry.status != WAITING:
         raise OfferGone(OFFER_CLOSED)
 

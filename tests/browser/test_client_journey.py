@@ -4,6 +4,7 @@ again with JavaScript off. axe-core checks every page on the way."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -15,6 +16,7 @@ from intake.config import HTMX_URL
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
 from intake.scheduling.services import next_open_times
+from intake.waitlist.models import WaitlistEntry
 from tests.helpers import axe_violations, book_directly
 
 A11Y = {}
@@ -158,12 +160,41 @@ def test_without_javascript_the_same_journey_works_with_plain_posts(
     expect(page.get_by_text("Offers compassion-focused therapy").first).to_be_visible()
     expect(page.get_by_text("London (Europe)").first).to_be_visible()
     page.get_by_role("link", name=re.compile("See all times with")).first.click()
+    times = page.url
+
+    # Hoping for something sooner: the waitlist's form, with plain posts.
+    page.get_by_role("link", name="Tell me about sooner times").click()
+    expect(page.get_by_role("heading", name="Hear about sooner times")).to_be_visible()
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+        page.get_by_label(day, exact=True).uncheck()
+    page.get_by_label("Evenings (after 5 pm)").uncheck()
+    page.get_by_role("button", name="Tell me about sooner times").click()
+    expect(page.locator("#days-error")).to_contain_text("Choose at least one day")
+    expect(page.get_by_label("Evenings (after 5 pm)")).not_to_be_checked()  # kept as sent
+    check_a11y_static(page, "no-js waitlist error")
+    page.get_by_label("Tuesday", exact=True).check()
+    page.get_by_label("Saturday", exact=True).check()
+    page.get_by_role("button", name="Tell me about sooner times").click()
+    expect(page.get_by_role("heading", name="Please check your email")).to_be_visible()
+    expect(page.get_by_text("jordan@client.example")).to_be_visible()
+    check_a11y_static(page, "no-js waitlist sent")
+    entry = db.session.scalar(sa.select(WaitlistEntry))
+    assert (entry.days, entry.parts, entry.status) == ([1, 5], ["morning", "afternoon"], "pending")
+    page.goto(f"{live_server}{urlsplit(links.waitlist_confirm_url(entry.id)).path}")
+    check_a11y_static(page, "no-js waitlist confirm")
+    page.get_by_role("button", name="Yes, tell me about sooner times").click()
+    expect(page.get_by_role("heading", name="You're on the list")).to_be_visible()
+    expect(page.get_by_text("Tuesday, Saturday")).to_be_visible()
+    check_a11y_static(page, "no-js waitlist confirmed")
+
+    page.goto(times)
     page.get_by_role("link", name="Next week →").click()
     assert "week=" in page.url
     page.locator("a.slot").first.click()
     page.get_by_role("button", name="Book this time").click()
     expect(page.get_by_role("heading", name=re.compile("You're booked|Your time is held"))) \
         .to_be_visible()
+    db.session.rollback()  # a fresh read, after the one above
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
 
 

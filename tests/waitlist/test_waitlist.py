@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import threading
-from datetime import timedelta
+from datetime import time, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -23,7 +23,16 @@ from intake.clock import now_utc
 from intake.extensions import db
 from intake.mail.delivery import deliver_due
 from intake.scheduling.models import FreedTime
-from intake.waitlist.models import BOOKED, GONE, LEFT, OFFERED, WAITING, WaitlistEntry, WaitlistOffer
+from intake.therapists import services as therapists
+from intake.waitlist.models import (
+    BOOKED,
+    GONE,
+    LEFT,
+    OFFERED,
+    WAITING,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from intake.worker import run_pass
 from tests.helpers import (
     book_directly,
@@ -114,7 +123,7 @@ def test_a_freed_time_goes_to_the_first_of_two_who_press_at_once_and_the_other_s
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     starts = taken.starts_at
     assert "Maya Chen" in body(offer_a) and "A sooner time is free" in offer_a["Subject"]
-    london = starts.astimezone(__import__("zoneinfo").ZoneInfo("Europe/London"))
+    london = starts.astimezone(ZoneInfo("Europe/London"))
     assert f"{london:%B}" in body(offer_a) and ("GMT" in body(offer_a) or "BST" in body(offer_a))
     assert offer_b["Subject"] == "A time is available" and "Maya" not in body(offer_b)
     assert "PST" in body(offer_b) or "PDT" in body(offer_b)  # in their own zone
@@ -208,10 +217,13 @@ def test_a_loser_stays_listed_and_is_offered_the_next_freed_time(app, demo, smtp
     page = person.get(path)
     assert "This time is no longer free" in page.text and "still on the list" in page.text
     pressed = person.post(path, data={})
-    assert "no longer free" in pressed.text
+    assert pressed.status_code == 409 and "a moment before you" in pressed.text
+    assert "still on the list" in pressed.text and 'href="/intake/' in pressed.text
     run_pass()
     db.session.rollback()
     assert db.session.get(WaitlistOffer, offer.id).status == GONE
+    pressed = person.post(path, data={})  # the same words once the offer is closed
+    assert pressed.status_code == 409 and "a moment before you" in pressed.text
     # The next freed time goes to them: they are no longer holding an open offer.
     appointments.cancel(later.id, None)
     run_pass()
@@ -220,6 +232,34 @@ def test_a_loser_stays_listed_and_is_offered_the_next_freed_time(app, demo, smtp
     assert [o.status for o in offers] == [GONE, OFFERED]
     assert offers[1].starts_at == later.starts_at
     assert db.session.scalar(sa.select(WaitlistEntry.status)) == WAITING
+
+
+def test_an_offer_ends_at_the_therapists_notice_and_a_place_at_its_date(
+        app, demo, smtp, clock):
+    taken = book_directly("maya-chen")
+    person = app.test_client()
+    reference = fill_intake(person, email="e@client.example")
+    join(person, reference, until=(now_utc().date() + timedelta(days=20)).isoformat())
+    deliver_due()
+    confirm(person, smtp.to("e@client.example")[0])
+    appointments.cancel(taken.id, None)
+    run_pass()
+    path = link(smtp.to("e@client.example")[-1], "/waitlist/offer/")
+    assert "Book this time" in person.get(path).text
+    notice = timedelta(hours=maya().min_notice_hours)
+    clock.set(taken.starts_at - notice + timedelta(minutes=1))
+    run_pass()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(WaitlistOffer.status)) == GONE
+    page = person.get(path)
+    assert "This time is no longer free" in page.text and "Book this time" not in page.text
+    pressed = person.post(path, data={})
+    assert pressed.status_code == 409 and "This offer has ended" in pressed.text
+    assert db.session.scalar(sa.select(WaitlistEntry.status)) == WAITING
+    clock.advance(timedelta(days=21))
+    run_pass()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(WaitlistEntry.status)) == "ended"
 
 
 def test_wishes_are_checked_beside_their_fields_and_kept(app, demo, client):
@@ -242,6 +282,8 @@ def test_wishes_are_checked_beside_their_fields_and_kept(app, demo, client):
 def test_the_front_desk_sees_who_waits_and_offers_a_time_by_hand(app, demo, smtp, make_user):
     person = app.test_client()
     reference = fill_intake(person, email="d@client.example", name="Dana Reyes")
+    match = person.get(f"/intake/{reference}/match")
+    assert f'href="/intake/{reference}/waitlist"' in match.text
     join(person, reference, slug=None)  # any therapist suggested
     deliver_due()
     confirm(person, smtp.to("d@client.example")[0])
@@ -271,8 +313,6 @@ def test_the_front_desk_sees_who_waits_and_offers_a_time_by_hand(app, demo, smtp
 
 
 def test_what_frees_time_cancellations_removed_time_off_and_added_hours(app, demo, make_user):
-    from intake.therapists import services as therapists
-
     admin = make_user("admin")
     therapist = maya()
     now = now_utc()
@@ -287,10 +327,9 @@ def test_what_frees_time_cancellations_removed_time_off_and_added_hours(app, dem
     therapists.set_hours(therapist.id, hours, rules, admin.id)  # the same hours: nothing freed
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FreedTime)) == 1
     free_day = next(d for d in range(7) if d not in {h[0] for h in hours})
-    from datetime import time
     therapists.set_hours(therapist.id, [*hours, (free_day, time(9), time(12))], rules, admin.id)
     added = db.session.scalars(sa.select(FreedTime).order_by(FreedTime.id)).all()[1:]
     assert added and all(
-        s.starts_at.astimezone(__import__("zoneinfo").ZoneInfo(therapist.timezone)).weekday()
+        s.starts_at.astimezone(ZoneInfo(therapist.timezone)).weekday()
         == free_day for s in added)
     assert all(s.ends_at - s.starts_at == timedelta(hours=3) for s in added[1:-1])
