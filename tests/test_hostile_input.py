@@ -39,6 +39,7 @@ def test_hostile_query_values_never_break_a_public_page(app, client, demo):
         f"/intake/{reference}/book/{slug}": ["start", "tz"],
         manage: ["tz", "week"],
         f"{manage}/reschedule": ["week", "tz"],
+        f"/intake/{reference}/waitlist": ["with"],
         "/": ["tz"], "/intake": ["tz", "step"], "/help-now": ["tz"],
     }
     failures = []
@@ -53,4 +54,11 @@ def test_hostile_query_values_never_break_a_public_page(app, client, demo):
             answer = client.get(f"{path}?{name}=%ED%A0%80%FF")
             if answer.status_code >= 500:
                 failures.append((path, name, "not UTF-8", answer.status_code))
+    # The waitlist's form, each field sent hostile in turn (the others good).
+    good = {"who": "any", "days": "1", "parts": "morning", "until": "2026-12-30"}
+    for name in good:
+        for value in HOSTILE:
+            answer = client.post(f"/intake/{reference}/waitlist", data={**good, name: value})
+            if answer.status_code >= 500 or "Traceback" in answer.text:
+                failures.append(("waitlist form", name, value[:20], answer.status_code))
     assert failures == []

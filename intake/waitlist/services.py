@@ -33,6 +33,7 @@ from ..database import unit_of_work
 from ..errors import UserError
 from ..extensions import db
 from ..intakes.models import Intake
+from ..mail.models import OutboxMessage
 from ..mail.outbox import enqueue
 from ..matching import passes_filters
 from ..scheduling.models import FreedTime
@@ -164,7 +165,8 @@ def join(intake: Intake, therapist: Therapist | None, days: list[int], parts: li
 
     A new place waits for the email confirmation, whose link is sent now; asking again for the
     same therapist (or for any) changes the wishes of the place already held, and sends the
-    confirmation again only while it is unconfirmed. Raises WaitlistError for bad wishes.
+    confirmation again only while it is unconfirmed (three a day at most). Raises
+    WaitlistError for bad wishes.
     """
     now = now or now_utc()
     today = now.astimezone(ZoneInfo(zone)).date()
@@ -185,10 +187,18 @@ def join(intake: Intake, therapist: Therapist | None, days: list[int], parts: li
         entry.days, entry.parts, entry.timezone = days, parts, zone
         entry.until = until_instant(until, zone)
         session.flush()
-        if entry.status == PENDING:
+        if entry.status == PENDING and _confirmations_today(session, intake.id, now) < 3:
             _email(session, "waitlist_confirm", entry, therapist=therapist,
                    confirm_url=links.waitlist_confirm_url(entry.id))
     return entry
+
+
+def _confirmations_today(session, intake_id: int, now: datetime) -> int:
+    """Return how many confirmation emails the intake's address was sent in the last day
+    (three at most are: asking again and again must not fill someone's inbox)."""
+    return session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.intake_id == intake_id, OutboxMessage.kind == "waitlist_confirm",
+        OutboxMessage.created_at > now - timedelta(days=1)))
 
 
 def confirm(entry_id: int, now: datetime | None = None) -> WaitlistEntry | None:

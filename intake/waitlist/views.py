@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 
 from .. import links
-from ..appointments.candidates import matches_for
+from ..appointments.candidates import candidate_for, matches_for, wish_for
 from ..appointments.services import (
     BookingError,
     TimeNotOpen,
@@ -34,6 +34,7 @@ from ..extensions import csrf, db, limiter
 from ..forms import MultiCheckboxField, options
 from ..intakes.access import intake_or_404, remember, support_instead
 from ..intakes.models import Intake
+from ..matching import passes_filters
 from ..scheduling.services import is_open, next_open_times
 from ..therapists.models import Therapist
 from . import services
@@ -66,9 +67,10 @@ def _rate_limit() -> str:
 
 def _choices(intake: Intake, asked: Therapist | None) -> list:
     """Return whom the person may wait for: each therapist suggested to them (and the one whose
-    times they were looking at), or any of them."""
+    times they were looking at, when that one fits them too), or any of them."""
     matched = [t for t, _ in matches_for(intake, now_utc().date())]
-    if asked is not None and asked.id not in {t.id for t in matched}:
+    if (asked is not None and asked.id not in {t.id for t in matched}
+            and passes_filters(candidate_for(asked), wish_for(intake))):
         matched.insert(0, asked)
     return options([*[(t.slug, f"Only {t.display_name}") for t in matched],
                     (ANY, "Any of the therapists suggested for me")])
@@ -77,7 +79,8 @@ def _choices(intake: Intake, asked: Therapist | None) -> list:
 def _defaults(form: WaitlistForm, intake: Intake, asked: Therapist | None, zone: str) -> None:
     """Fill a fresh form from what the intake said about times."""
     wished = set(intake.preferred_times or ())
-    form.who.data = asked.slug if asked else ANY
+    offered = {choice.value for choice in form.who.choices}
+    form.who.data = asked.slug if asked and asked.slug in offered else ANY
     weekdays, weekend = [0, 1, 2, 3, 4], [5, 6]
     days = (weekdays if "weekday" in wished else []) + (weekend if "weekend" in wished else [])
     form.days.data = days or weekdays + weekend

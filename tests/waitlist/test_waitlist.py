@@ -20,9 +20,12 @@ from intake.appointments import services as appointments
 from intake.appointments.models import ACTIVE_STATUSES, Appointment
 from intake.audit import AuditEvent
 from intake.clock import now_utc
+from intake.database import unit_of_work
 from intake.extensions import db
+from intake.intakes.services import submit
 from intake.mail.delivery import deliver_due
-from intake.scheduling.models import FreedTime
+from intake.mail.models import OutboxMessage
+from intake.scheduling.models import FreedTime, note_freed
 from intake.therapists import services as therapists
 from intake.waitlist.models import (
     BOOKED,
@@ -33,8 +36,10 @@ from intake.waitlist.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
+from intake.waitlist.services import offer_freed_times
 from intake.worker import run_pass
 from tests.helpers import (
+    GOOD_ANSWERS,
     book_directly,
     csrf_from,
     fill_intake,
@@ -43,6 +48,7 @@ from tests.helpers import (
     sign_in,
     wait_for_port,
 )
+from tests.test_read_paths import statements
 from tests.test_scale_out import Processes, gunicorn, own_control_socket
 
 SECRET = "waitlist-test-secret-" + "w" * 32
@@ -274,6 +280,17 @@ def test_wishes_are_checked_beside_their_fields_and_kept(app, demo, client):
     assert page.status_code == 422 and "Please give a date" in page.text
     assert 'value="soon"' in page.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+    # Asking again and again keeps one place and sends three confirmations a day at most.
+    for _ in range(5):
+        assert join(client, reference).status_code == 303
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == "waitlist_confirm")) == 3
+    # A therapist who doesn't offer what they asked for is not among the choices.
+    page = client.get(f"/intake/{reference}/waitlist?with=daniel-okafor")
+    assert page.status_code == 200 and 'name="who" value="daniel-okafor"' not in page.text
+    assert 'name="who" value="maya-chen"' in page.text
+    assert join(client, reference, slug=None, who="daniel-okafor").status_code == 422
     # Someone else's intake: not theirs to put on the list.
     other = fill_intake(client.application.test_client())
     assert client.get(f"/intake/{other}/waitlist").status_code == 404
@@ -333,3 +350,42 @@ def test_what_frees_time_cancellations_removed_time_off_and_added_hours(app, dem
         s.starts_at.astimezone(ZoneInfo(therapist.timezone)).weekday()
         == free_day for s in added)
     assert all(s.ends_at - s.starts_at == timedelta(hours=3) for s in added[1:-1])
+
+
+def _waiting(count: int, now) -> None:
+    """Put `count` confirmed people on the list, waiting for any therapist, whose wishes no
+    time meets (so the offering job only reads)."""
+    for n in range(count):
+        answers = {**GOOD_ANSWERS, "email": f"w{n}@client.example",
+                   "consent_contact": True, "consent_privacy": True}
+        intake = submit(answers, "no")
+        with unit_of_work() as session:
+            session.add(WaitlistEntry(intake_id=intake.id, days=[0], parts=[], timezone="UTC",
+                                      until=now + timedelta(days=10), status=WAITING,
+                                      created_at=now - timedelta(hours=1)))
+
+
+def test_the_offering_job_and_the_desk_read_as_much_for_sixty_people_as_for_three(
+        app, demo, make_user):
+    now = now_utc()
+    desk = app.test_client()
+    sign_in(desk, make_user("front_desk").email)
+    therapist_id = maya().id
+
+    def measure():
+        with unit_of_work() as session:
+            note_freed(session, therapist_id, now + timedelta(days=2), now + timedelta(days=5))
+        db.session.remove()
+        with statements() as job:
+            assert offer_freed_times() == 0
+        with statements() as page:
+            assert desk.get("/staff/waitlist?therapist=maya-chen").status_code == 200
+        return len(job), len(page)
+
+    _waiting(3, now)
+    few = measure()
+    _waiting(57, now)
+    many = measure()
+    assert many == few, (few, many)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FreedTime).where(
+        FreedTime.done_at.is_(None))) == 0  # nobody could take them: finished
