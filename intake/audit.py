@@ -25,6 +25,7 @@ ACTIONS = {
     "decline": "Declined appointment",
     "propose": "Proposed another time",
     "waitlist_offer": "Offered a freed time from the waitlist",
+    "view_waitlist": "Viewed a waitlist",
     "cancel": "Cancelled appointment",
     "reschedule": "Rescheduled appointment",
     "rotate_feed": "Rotated calendar feed address",

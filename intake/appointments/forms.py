@@ -2,12 +2,15 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 
 class BookingForm(FlaskForm):
     """Books one reviewed time; a double submit carries the same key and books once."""
 
     start = HiddenField(validators=[DataRequired(), Length(max=40)])
-    key = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
+    # The alphabet of the keys the review page makes; the keys other paths use (a waitlist
+    # offer's) have a ":" in them, so no form can name one.
+    key = HiddenField(validators=[DataRequired(), Length(min=16, max=64),
+                                  Regexp(r"^[A-Za-z0-9_-]+$")])
     tz = HiddenField(validators=[Length(max=64)])

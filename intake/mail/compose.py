@@ -19,6 +19,8 @@ from jinja2 import Template
 
 from ..clock import now_utc
 
+LONG_LINES = SMTP.clone(max_line_length=998)
+
 
 @dataclass(frozen=True)
 class Composed:
@@ -90,4 +92,6 @@ def compose(
         message.make_mixed()
         message.add_attachment(invite, maintype="application", subtype="ics",
                                filename="invite.ics", cte="base64")
-    return Composed(subject, message_id, message.as_bytes(policy=SMTP))
+    # Headers fold at whitespace up to SMTP's 998 characters: a long address with none in it
+    # (List-Unsubscribe's) stays a plain address, not an encoded word mail programs ignore.
+    return Composed(subject, message_id, message.as_bytes(policy=LONG_LINES))

@@ -40,6 +40,7 @@ def show():
     therapist, everyone = _therapist(request.args.get("therapist"))
     if therapist is None:
         return render_template("staff/waitlist.html", therapist=None, therapists=everyone)
+    services.record_view(therapist.id, current_user.id)
     now = now_utc()
     places = services.waitlist_of(therapist, now)
     times = {entry.id: services.fitting_times(entry, therapist, now)

@@ -7,6 +7,8 @@ who asked for discreet contact gets the plainest words.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -60,7 +62,7 @@ PARTS = {key: TIMES[key] for key in ("morning", "afternoon", "evening")}
 
 NO_DAYS = "Choose at least one day that suits you."
 NO_PARTS = "Choose at least one time of day that suits you."
-NO_DATE = "Please give a date, for example {example}."
+NO_DATE = "Please choose the last day you'd like to stay on the list."
 TOO_SOON = "Choose a date after today."
 TOO_LATE = "Choose a date within the next {days} days."
 NOT_WAITING = "This person is no longer waiting."
@@ -102,20 +104,21 @@ def until_instant(day: date, zone: str) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
-def check_wishes(days: list[int], parts: list[str], until: date | None, today: date,
-                 max_days: int) -> None:
-    """Raise WaitlistError, naming the field, when the wishes cannot be kept."""
+def wish_errors(days: list[int], parts: list[str], until: date | None, today: date,
+                max_days: int) -> list[tuple[str, str]]:
+    """Return (field, message) for each wish that cannot be kept, in the form's order."""
+    errors = []
     if not days:
-        raise WaitlistError(NO_DAYS, "days")
+        errors.append(("days", NO_DAYS))
     if not parts:
-        raise WaitlistError(NO_PARTS, "parts")
+        errors.append(("parts", NO_PARTS))
     if until is None:
-        example = (today + timedelta(days=30)).isoformat()
-        raise WaitlistError(NO_DATE.format(example=example), "until")
-    if until <= today:
-        raise WaitlistError(TOO_SOON, "until")
-    if until > today + timedelta(days=max_days):
-        raise WaitlistError(TOO_LATE.format(days=max_days), "until")
+        errors.append(("until", NO_DATE))
+    elif until <= today:
+        errors.append(("until", TOO_SOON))
+    elif until > today + timedelta(days=max_days):
+        errors.append(("until", TOO_LATE.format(days=max_days)))
+    return errors
 
 
 def describe_days(days: Iterable[int]) -> str:
@@ -158,10 +161,18 @@ def _email(session, template: str, entry: WaitlistEntry, **context) -> None:
     }, intake_id=intake.id, headers=_list_headers(entry.id))
 
 
+@dataclass(frozen=True)
+class Joined:
+    """A place asked for, and whether a confirmation email went out for it just now."""
+
+    entry: WaitlistEntry
+    emailed: bool
+
+
 def join(intake: Intake, therapist: Therapist | None, days: list[int], parts: list[str],
-         until: date | None, zone: str, now: datetime | None = None) -> WaitlistEntry:
+         until: date | None, zone: str, now: datetime | None = None) -> Joined:
     """Put the intake on the waitlist (with one therapist, or with any who matched when
-    `therapist` is None) and return its place.
+    `therapist` is None); return its place and whether a confirmation was emailed.
 
     A new place waits for the email confirmation, whose link is sent now; asking again for the
     same therapist (or for any) changes the wishes of the place already held, and sends the
@@ -172,7 +183,9 @@ def join(intake: Intake, therapist: Therapist | None, days: list[int], parts: li
     today = now.astimezone(ZoneInfo(zone)).date()
     days = sorted({d for d in days if 0 <= d <= 6})
     parts = [p for p in PARTS if p in set(parts)]
-    check_wishes(days, parts, until, today, current_app.config["WAITLIST_MAX_DAYS"])
+    errors = wish_errors(days, parts, until, today, current_app.config["WAITLIST_MAX_DAYS"])
+    if errors:
+        raise WaitlistError(errors[0][1], errors[0][0])
     therapist_id = therapist.id if therapist else None
     with unit_of_work() as session:
         same = (WaitlistEntry.therapist_id.is_(None) if therapist_id is None
@@ -187,18 +200,20 @@ def join(intake: Intake, therapist: Therapist | None, days: list[int], parts: li
         entry.days, entry.parts, entry.timezone = days, parts, zone
         entry.until = until_instant(until, zone)
         session.flush()
-        if entry.status == PENDING and _confirmations_today(session, intake.id, now) < 3:
+        emailed = entry.status == PENDING and _confirmations_today(session, intake.email, now) < 3
+        if emailed:
             _email(session, "waitlist_confirm", entry, therapist=therapist,
                    confirm_url=links.waitlist_confirm_url(entry.id))
-    return entry
+    return Joined(entry, emailed)
 
 
-def _confirmations_today(session, intake_id: int, now: datetime) -> int:
-    """Return how many confirmation emails the intake's address was sent in the last day
-    (three at most are: asking again and again must not fill someone's inbox)."""
+def _confirmations_today(session, email: str, now: datetime) -> int:
+    """Return how many confirmation emails went to `email` (whatever its case, from any
+    intake) in the last day: three at most do, so nobody can fill someone's inbox."""
     return session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.intake_id == intake_id, OutboxMessage.kind == "waitlist_confirm",
-        OutboxMessage.created_at > now - timedelta(days=1)))
+        OutboxMessage.kind == "waitlist_confirm",
+        OutboxMessage.created_at > now - timedelta(days=1),
+        sa.func.lower(OutboxMessage.recipient) == (email or "").strip().lower()))
 
 
 def confirm(entry_id: int, now: datetime | None = None) -> WaitlistEntry | None:
@@ -234,17 +249,21 @@ def leave(entry_id: int, now: datetime | None = None) -> WaitlistEntry | None:
 # ---------------------------------------------------------------- offering freed times
 
 
-def offer_time(session, entry: WaitlistEntry, therapist: Therapist, slot: Slot,
-               by_user_id: int | None, now: datetime) -> WaitlistOffer:
+def offer_time(session, entry_id: int, therapist: Therapist, slot: Slot,
+               by_user_id: int | None, now: datetime) -> WaitlistOffer | None:
     """Offer one open time to one person on the list, in the caller's unit of work: the
-    offer, its line in the audit trail and its email. Return the offer."""
+    offer, its line in the audit trail and its email. Return the offer, or None when the
+    place (locked, read afresh) is no longer waiting: they left a moment ago."""
+    entry = session.get(WaitlistEntry, entry_id, with_for_update=True, populate_existing=True)
+    if entry is None or entry.status != WAITING or entry.until <= now:
+        return None
     offer = WaitlistOffer(entry_id=entry.id, therapist_id=therapist.id, starts_at=slot.starts_at,
                           ends_at=slot.ends_at, status=OFFERED, created_at=now,
                           created_by=by_user_id)
     session.add(offer)
     session.flush()
-    audit.record(session, "waitlist_offer", by_user_id, "waitlist_entry", entry.id,
-                 detail="by hand" if by_user_id else "freed time")
+    audit.record(session, "waitlist_offer", by_user_id, "waitlist_offer", offer.id,
+                 detail=f"{'by hand' if by_user_id else 'freed time'}, place {entry.id}")
     _email(session, "waitlist_offer", entry, offer=offer, therapist=therapist,
            how=FORMATS[meeting_format(entry.intake, therapist)],
            offer_url=links.waitlist_offer_url(offer.id))
@@ -306,67 +325,90 @@ def waiting_places(now: datetime) -> list[WaitlistEntry]:
 
 
 def offer_freed_times(now: datetime | None = None) -> int:
-    """Offer the open times inside every span freed since the last pass to the people who were
-    waiting when it freed and would take them: earliest request first, a few at a time
+    """Offer the open times inside the spans freed since the last pass to the people who were
+    waiting when they freed and would take them: earliest request first, a few at a time
     (WAITLIST_OFFERS_AT_ONCE per time, the next few after WAITLIST_NEXT_OFFERS_HOURS without a
     taker), one open offer per person. Return how many offers were made.
 
-    A span is finished once none of its times is open any more, or everyone who could be
-    offered one has been.
+    Each open time is weighed once per pass however many spans cover it, so the cost grows
+    with a therapist's open times and the people waiting, not with the spans. A span is
+    finished once none of its times is open any more, or everyone who could be offered one
+    has been.
     """
     now = now or now_utc()
     spans = db.session.scalars(sa.select(FreedTime).where(FreedTime.done_at.is_(None))
                                .order_by(FreedTime.id)).all()
     if not spans:
         return 0
-    cfg = current_app.config
-    at_once, wait = cfg["WAITLIST_OFFERS_AT_ONCE"], timedelta(
-        hours=cfg["WAITLIST_NEXT_OFFERS_HOURS"])
     entries = waiting_places(now)
     known = _pass(now, entries)
     therapists = {t.id: t for t in db.session.scalars(sa.select(Therapist).where(
         Therapist.id.in_(sorted({s.therapist_id for s in spans}))))}
     open_now = upcoming_times(list(therapists.values()), now) if entries else {}
     made, finished = 0, []
-    for span in spans:
-        therapist = therapists.get(span.therapist_id)
-        waiting = [e for e in entries if e.created_at <= span.created_at]
-        times = [s for s in open_now.get(span.therapist_id, ())
-                 if s.starts_at < span.ends_at and s.ends_at > span.starts_at]
-        more = False
-        for slot in times if therapist and waiting else ():
-            last = known.last.get((therapist.id, slot.starts_at))
-            if last is not None and now - last < wait:
-                more = True
+    for therapist_id, own in _by_therapist(spans).items():
+        therapist = therapists.get(therapist_id)
+        pending: set[int] = set()  # spans with a time someone may still be offered
+        for slot in open_now.get(therapist_id, ()) if therapist else ():
+            covering = [s for s in own if s.starts_at < slot.ends_at and slot.starts_at < s.ends_at]
+            if not covering:
                 continue
-            chosen = []
-            for entry in waiting:
-                if (entry.id, therapist.id, slot.starts_at) in known.offered:
-                    continue
-                if not known.wants(entry, therapist, slot):
-                    continue
-                if entry.id in known.busy or len(chosen) == at_once:
-                    more = True  # may be offered it later
-                    continue
-                chosen.append(entry)
+            # Those who were waiting when the time freed (they saw the times open before).
+            freed_at = max(s.created_at for s in covering)
+            chosen, more = _choose(known, [e for e in entries if e.created_at <= freed_at],
+                                   therapist, slot)
             for entry in chosen:
-                try:
-                    with unit_of_work() as session:
-                        offer_time(session, entry, therapist, slot, None, now)
-                except IntegrityError:  # another worker offered it first
-                    pass
-                else:
-                    made += 1
+                made += _offer_one(entry, therapist, slot, now)
                 known.offered.add((entry.id, therapist.id, slot.starts_at))
                 known.busy.add(entry.id)
                 known.last[(therapist.id, slot.starts_at)] = now
-        if not more:
-            finished.append(span.id)
+            if more:
+                pending.update(s.id for s in covering)
+        finished += [s.id for s in own if s.id not in pending]
     if finished:
         with unit_of_work() as session:
             session.execute(sa.update(FreedTime).where(FreedTime.id.in_(finished))
                             .values(done_at=now))
     return made
+
+
+def _by_therapist(spans: list[FreedTime]) -> dict[int, list[FreedTime]]:
+    """Return the spans grouped by therapist."""
+    grouped: dict[int, list[FreedTime]] = {}
+    for span in spans:
+        grouped.setdefault(span.therapist_id, []).append(span)
+    return grouped
+
+
+def _choose(known: _Pass, waiting: list[WaitlistEntry], therapist: Therapist, slot: Slot
+            ) -> tuple[list[WaitlistEntry], bool]:
+    """Return who to offer `slot` to now (the first few of `waiting` who would take it and
+    were not offered it yet), and whether anyone may still be offered it in a later pass."""
+    cfg = current_app.config
+    last = known.last.get((therapist.id, slot.starts_at))
+    if last is not None and known.now - last < timedelta(
+            hours=cfg["WAITLIST_NEXT_OFFERS_HOURS"]):
+        return [], True  # the last few still have time to answer
+    chosen, more = [], False
+    for entry in waiting:
+        if ((entry.id, therapist.id, slot.starts_at) in known.offered
+                or not known.wants(entry, therapist, slot)):
+            continue
+        if entry.id in known.busy or len(chosen) == cfg["WAITLIST_OFFERS_AT_ONCE"]:
+            more = True  # may be offered it later
+            continue
+        chosen.append(entry)
+    return chosen, more
+
+
+def _offer_one(entry: WaitlistEntry, therapist: Therapist, slot: Slot, now: datetime) -> int:
+    """Offer the time to one person in a transaction of its own; return 1 when offered, 0 when
+    they left meanwhile or another worker offered it first."""
+    try:
+        with unit_of_work() as session:
+            return 1 if offer_time(session, entry.id, therapist, slot, None, now) else 0
+    except IntegrityError:
+        return 0
 
 
 def tidy(now: datetime | None = None) -> int:
@@ -417,9 +459,12 @@ def offer_by_hand(entry_id: int, therapist: Therapist, starts_at: datetime, by_u
     slot = Slot(starts_at, starts_at + timedelta(minutes=therapist.consultation_minutes))
     try:
         with unit_of_work() as session:
-            return offer_time(session, entry, therapist, slot, by_user_id, now)
+            offer = offer_time(session, entry.id, therapist, slot, by_user_id, now)
     except IntegrityError:
         raise WaitlistError(ALREADY_OFFERED) from None
+    if offer is None:
+        raise WaitlistError(NOT_WAITING)
+    return offer
 
 
 # ---------------------------------------------------------------- taking an offer
@@ -449,14 +494,16 @@ def book_offer(offer_id: int, now: datetime | None = None) -> Appointment:
     if offer.status == TAKEN and offer.appointment_id:
         return db.session.get(Appointment, offer.appointment_id)
     entry = offer.entry
+    entry_id = entry.id
     if offer.status == GONE and entry.status == WAITING and _held_by_another(offer):
         raise TimeTaken(TAKEN_NOW)  # as when both press at once: the same kind words
     if offer.status != OFFERED or entry.status != WAITING:
         raise OfferGone(OFFER_CLOSED)
 
     def close(session, appointment: Appointment) -> None:
+        # The place before its offers, in the order leaving and tidying lock them.
+        place = session.get(WaitlistEntry, entry_id, with_for_update=True)
         mine = session.get(WaitlistOffer, offer_id, with_for_update=True)
-        place = session.get(WaitlistEntry, mine.entry_id, with_for_update=True)
         if mine.status != OFFERED or place.status != WAITING:
             raise OfferGone(OFFER_CLOSED)
         mine.status, mine.ended_at, mine.appointment_id = TAKEN, now, appointment.id
@@ -469,15 +516,27 @@ def book_offer(offer_id: int, now: datetime | None = None) -> Appointment:
             .values(status=GONE, ended_at=now))
 
     try:
-        booked = book(entry.intake, offer.therapist, offer.starts_at,
-                      f"waitlist-offer-{offer.id}", now, also=close)
+        booked = book(entry.intake, offer.therapist, offer.starts_at, offer_key(offer.id), now,
+                      also=close)
     except (TimeTaken, TimeNotOpen):
+        db.session.rollback()
+        again = db.session.get(WaitlistOffer, offer_id)
+        if again.status == TAKEN and again.appointment_id:  # their own first press won
+            return db.session.get(Appointment, again.appointment_id)
         with unit_of_work() as session:
             session.execute(sa.update(WaitlistOffer).where(
                 WaitlistOffer.id == offer_id, WaitlistOffer.status == OFFERED)
                 .values(status=GONE, ended_at=now))
         raise
     return booked.appointment
+
+
+def offer_key(offer_id: int) -> str:
+    """Return the idempotency key of the booking made from an offer: unguessable, and with a
+    ":" the booking form's keys never have, so nobody else can book with it."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"waitlist-offer:{offer_id}".encode(), hashlib.sha256)
+    return f"wl:{digest.hexdigest()[:40]}"
 
 
 # ---------------------------------------------------------------- what the front desk reads
@@ -505,6 +564,13 @@ def waitlist_of(therapist: Therapist, now: datetime | None = None
                 .order_by(WaitlistOffer.created_at.desc(), WaitlistOffer.id.desc())):
             offers[offer.entry_id].append(offer)
     return [(e, offers[e.id]) for e in entries]
+
+
+def record_view(therapist_id: int, user_id: int) -> None:
+    """Record in the audit trail that a staff member opened a therapist's waitlist (it names
+    the people waiting)."""
+    with unit_of_work() as session:
+        audit.record(session, "view_waitlist", user_id, "therapist", therapist_id)
 
 
 def fitting_times(entry: WaitlistEntry, therapist: Therapist, now: datetime | None = None,

@@ -3,6 +3,7 @@ leaving in one click, and booking a freed time that was offered."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from wtforms import RadioField, StringField
 
 from .. import links
 from ..appointments.candidates import candidate_for, matches_for, wish_for
+from ..appointments.models import Appointment
 from ..appointments.services import (
     BookingError,
     TimeNotOpen,
@@ -38,10 +40,11 @@ from ..matching import passes_filters
 from ..scheduling.services import is_open, next_open_times
 from ..therapists.models import Therapist
 from . import services
-from .models import OFFERED, WAITING, WaitlistEntry, WaitlistOffer
+from .models import OFFERED, TAKEN, WAITING, WaitlistEntry, WaitlistOffer
 
 bp = Blueprint("waitlist", __name__)
 ANY = "any"
+SLUG = re.compile(r"[a-z0-9-]{1,80}")
 
 
 bp.add_app_template_global(services.describe_days, "waitlist_days")
@@ -106,35 +109,54 @@ def join(reference: str):
     if (support := support_instead(intake)) is not None:
         return support
     zone = intake.timezone or current_app.config["PRACTICE_TIMEZONE"]
-    slug = request.values.get("with", "")[:80]
-    asked = db.session.scalar(sa.select(Therapist).where(Therapist.slug == slug)) if slug else None
+    slug = request.values.get("with", "")
+    asked = (db.session.scalar(sa.select(Therapist).where(Therapist.slug == slug))
+             if SLUG.fullmatch(slug) else None)
     form = WaitlistForm()
     form.who.choices = _choices(intake, asked)
     if request.method == "GET":
         _defaults(form, intake, asked, zone)
-        return render_template("waitlist/join.html", intake=intake, form=form, zone=zone,
-                               asked=asked)
-    if form.validate_on_submit():
+        return _form_page(intake, form, zone, asked)
+    valid = form.validate_on_submit()
+    today = now_utc().astimezone(ZoneInfo(zone)).date()
+    for field, message in services.wish_errors(
+            form.days.data or [], form.parts.data or [], _date(form.until.data), today,
+            current_app.config["WAITLIST_MAX_DAYS"]):
+        if not form[field].errors:
+            form[field].errors = [*form[field].errors, message]
+            valid = False
+    if valid:
         therapist = None
         if form.who.data != ANY:
             therapist = db.session.scalar(sa.select(Therapist).where(
                 Therapist.slug == form.who.data))
         try:
-            services.join(intake, therapist, form.days.data or [], form.parts.data or [],
-                          _date(form.until.data), zone)
+            joined = services.join(intake, therapist, form.days.data, form.parts.data,
+                                   _date(form.until.data), zone)
         except services.WaitlistError as exc:
-            getattr(form, exc.field or "until").errors.append(exc.message)
+            form[exc.field or "until"].errors = [exc.message]
         else:
-            return redirect(url_for("waitlist.sent", reference=reference), 303)
-    return render_template("waitlist/join.html", intake=intake, form=form, zone=zone,
-                           asked=asked), 422
+            return redirect(url_for("waitlist.sent", reference=reference,
+                                    **({} if joined.emailed else {"again": 1})), 303)
+    return _form_page(intake, form, zone, asked, 422)
+
+
+def _form_page(intake: Intake, form: WaitlistForm, zone: str, asked: Therapist | None,
+               status: int = 200):
+    """Return the waitlist form, its date limited to the days that can be chosen."""
+    today = now_utc().astimezone(ZoneInfo(zone)).date()
+    return render_template(
+        "waitlist/join.html", intake=intake, form=form, zone=zone, asked=asked,
+        first_day=(today + timedelta(days=1)).isoformat(),
+        last_day=(today + timedelta(days=current_app.config["WAITLIST_MAX_DAYS"])).isoformat(),
+        max_days=current_app.config["WAITLIST_MAX_DAYS"]), status
 
 
 @bp.get("/intake/<reference>/waitlist/sent")
 def sent(reference: str):
     """Return the page asking the person to confirm from the email just sent."""
     intake = intake_or_404(reference)
-    return render_template("waitlist/sent.html", intake=intake)
+    return render_template("waitlist/sent.html", intake=intake, again="again" in request.args)
 
 
 def _entry(purpose: str, token: str) -> WaitlistEntry:
@@ -183,6 +205,11 @@ def _offer_page(offer: WaitlistOffer, form: FlaskForm, message: str = "", status
     kind words, the person's place on the list and other open times."""
     entry = offer.entry
     now = now_utc()
+    if offer.status == TAKEN and offer.appointment_id:
+        appointment = db.session.get(Appointment, offer.appointment_id)
+        return render_template("waitlist/offer_taken.html", offer=offer, zone=entry.timezone,
+                               therapist=offer.therapist, appointment=appointment,
+                               manage_url=links.manage_url(appointment, external=False))
     bookable = (not message and offer.status == OFFERED and entry.status == WAITING
                 and is_open(offer.therapist, offer.starts_at, now))
     others = [] if bookable else next_open_times(offer.therapist, now, 6)

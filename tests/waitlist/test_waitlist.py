@@ -18,14 +18,17 @@ import sqlalchemy as sa
 
 from intake.appointments import services as appointments
 from intake.appointments.models import ACTIVE_STATUSES, Appointment
+from intake.appointments.services import TimeTaken
 from intake.audit import AuditEvent
 from intake.clock import now_utc
 from intake.database import unit_of_work
 from intake.extensions import db
+from intake.intakes.models import Intake
 from intake.intakes.services import submit
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
 from intake.scheduling.models import FreedTime, note_freed
+from intake.scheduling.services import upcoming_times
 from intake.therapists import services as therapists
 from intake.waitlist.models import (
     BOOKED,
@@ -36,7 +39,7 @@ from intake.waitlist.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from intake.waitlist.services import offer_freed_times
+from intake.waitlist.services import book_offer, offer_freed_times, offer_key
 from intake.worker import run_pass
 from tests.helpers import (
     GOOD_ANSWERS,
@@ -44,8 +47,10 @@ from tests.helpers import (
     csrf_from,
     fill_intake,
     free_port,
+    hidden_inputs,
     maya,
     sign_in,
+    slot_links,
     wait_for_port,
 )
 from tests.test_read_paths import statements
@@ -98,6 +103,7 @@ def confirm(client, message) -> None:
 
 def test_a_freed_time_goes_to_the_first_of_two_who_press_at_once_and_the_other_stays_listed(
         app, demo, smtp, database_url, tmp_path):
+    app.config["BASE_URL"] = "https://booking.harborlightcounselling.example"  # as deployed
     taken = book_directly("maya-chen")  # the time that will free up
     first, second = app.test_client(), app.test_client()
     ref_a = fill_intake(first, email="a@client.example", name="Ana Lind")
@@ -125,8 +131,11 @@ def test_a_freed_time_goes_to_the_first_of_two_who_press_at_once_and_the_other_s
         text = body(message)
         for private in ("fight", "chores", "couples", "Couples", "conflict", "Robin"):
             assert private not in text, private
-        assert message["List-Unsubscribe"].strip().startswith("<http://127.0.0.1:5000/waitlist/leave/")
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # Unencoded on the wire, as mail programs read it (RFC 2369).
+    for envelope in smtp.envelopes[-2:]:
+        assert re.search(rb"\r\nList-Unsubscribe: <https://booking\.harborlightcounselling"
+                         rb"\.example/waitlist/leave/[\w.-]+>\r\n", envelope.content)
     starts = taken.starts_at
     assert "Maya Chen" in body(offer_a) and "A sooner time is free" in offer_a["Subject"]
     london = starts.astimezone(ZoneInfo("Europe/London"))
@@ -270,20 +279,31 @@ def test_an_offer_ends_at_the_therapists_notice_and_a_place_at_its_date(
 
 def test_wishes_are_checked_beside_their_fields_and_kept(app, demo, client):
     reference = fill_intake(client)
-    page = join(client, reference, days=[], parts=["evening"], until="")
-    assert page.status_code == 422
+    page = join(client, reference, days=[], parts=[], until="")
+    assert page.status_code == 422  # every problem at once, each beside its field
     assert 'id="days-error"' in page.text and "at least one day" in page.text
+    assert 'id="parts-error"' in page.text and 'id="until-error"' in page.text
+    assert 'class="error-summary" role="alert"' in page.text
+    page = join(client, reference, days=["2"], parts=["evening"], until="")
     assert re.search(r'value="evening" checked', page.text)
+    assert re.search(r'value="2" checked', page.text) and 'value="3" checked' not in page.text
     page = join(client, reference, until=(now_utc().date() + timedelta(days=400)).isoformat())
     assert page.status_code == 422 and "within the next 90 days" in page.text
     page = join(client, reference, until="soon")
-    assert page.status_code == 422 and "Please give a date" in page.text
+    assert page.status_code == 422 and "Please choose the last day" in page.text
     assert 'value="soon"' in page.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
-    # Asking again and again keeps one place and sends three confirmations a day at most.
-    for _ in range(5):
+    # Asking again and again keeps one place, and an address gets three confirmations a day at
+    # most, from however many intakes.
+    for _ in range(2):
         assert join(client, reference).status_code == 303
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 1
+    other_client = client.application.test_client()
+    again = fill_intake(other_client, email="ALEX@client.example")
+    assert join(other_client, again).headers["Location"].endswith("/waitlist/sent")
+    sent = join(other_client, again)
+    assert sent.headers["Location"].endswith("/waitlist/sent?again=1")
+    assert "We already sent a link" in other_client.get(sent.headers["Location"]).text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 2
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         OutboxMessage.kind == "waitlist_confirm")) == 3
     # A therapist who doesn't offer what they asked for is not among the choices.
@@ -318,7 +338,12 @@ def test_the_front_desk_sees_who_waits_and_offers_a_time_by_hand(app, demo, smtp
     page = desk.get("/staff/waitlist?therapist=maya-chen")
     assert "waiting for an answer" in page.text and "by hand" in page.text
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "waitlist_offer"))
-    assert event.user_id == user.id and event.detail == "by hand"
+    offer = db.session.scalar(sa.select(WaitlistOffer))
+    assert (event.user_id, event.record_type, event.record_id) == (
+        user.id, "waitlist_offer", offer.id)
+    assert event.detail.startswith("by hand") and offer.created_by == user.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "view_waitlist", AuditEvent.user_id == user.id)) == 2
     deliver_due()
     assert "A sooner time is free" in smtp.to("d@client.example")[-1]["Subject"]
     # The same time twice is refused kindly.
@@ -389,3 +414,80 @@ def test_the_offering_job_and_the_desk_read_as_much_for_sixty_people_as_for_thre
     assert many == few, (few, many)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FreedTime).where(
         FreedTime.done_at.is_(None))) == 0  # nobody could take them: finished
+
+
+def test_a_freed_time_goes_to_the_earliest_few_first_and_to_the_next_after_a_while(
+        app, demo, clock):
+    app.config.update(WAITLIST_OFFERS_AT_ONCE=2, WAITLIST_NEXT_OFFERS_HOURS=6)
+    # A time far enough ahead to stay open past the therapist's notice for the next 13 hours.
+    therapist = maya()
+    later = now_utc() + timedelta(hours=therapist.min_notice_hours + 14)
+    start = next(s.starts_at for s in upcoming_times([therapist], now_utc())[therapist.id]
+                 if s.starts_at > later)
+    someone = submit({**GOOD_ANSWERS, "consent_contact": True, "consent_privacy": True}, "no")
+    taken = appointments.book(someone, therapist, start, "far-enough").appointment
+    places = []
+    for n in range(4):
+        intake = submit({**GOOD_ANSWERS, "email": f"p{n}@client.example",
+                         "consent_contact": True, "consent_privacy": True}, "no")
+        clock.advance(timedelta(minutes=1))  # joined one after another
+        with unit_of_work() as session:
+            place = WaitlistEntry(intake_id=intake.id, days=list(range(7)),
+                                  parts=["morning", "afternoon", "evening"], timezone="UTC",
+                                  until=now_utc() + timedelta(days=10), status=WAITING,
+                                  created_at=now_utc())
+            session.add(place)
+        places.append(place.id)
+    # Someone who asked after the time freed is not offered it: they saw it open.
+    appointments.cancel(taken.id, None)
+    clock.advance(timedelta(minutes=1))
+    with unit_of_work() as session:
+        late = WaitlistEntry(intake_id=taken.intake_id, days=list(range(7)),
+                             parts=["morning", "afternoon", "evening"], timezone="UTC",
+                             until=now_utc() + timedelta(days=10), status=WAITING,
+                             created_at=now_utc())
+        session.add(late)
+
+    def offered_to():
+        db.session.rollback()
+        return [o.entry_id for o in db.session.scalars(
+            sa.select(WaitlistOffer).where(WaitlistOffer.starts_at == taken.starts_at)
+            .order_by(WaitlistOffer.id))]
+
+    assert offer_freed_times() == 2
+    assert offered_to() == places[:2]
+    clock.advance(timedelta(hours=5))
+    assert offer_freed_times() == 0  # the first two still have time to answer
+    clock.advance(timedelta(hours=1, minutes=1))
+    assert offer_freed_times() == 2
+    assert offered_to() == places
+    clock.advance(timedelta(hours=7))
+    assert offer_freed_times() == 0 and late.id not in offered_to()
+
+
+def test_an_offer_is_booked_with_a_key_nobody_else_can_name(app, demo, client):
+    taken = book_directly("maya-chen")
+    person = submit({**GOOD_ANSWERS, "email": "k@client.example", "consent_contact": True,
+                     "consent_privacy": True}, "no")
+    with unit_of_work() as session:
+        session.add(WaitlistEntry(intake_id=person.id, days=list(range(7)),
+                                  parts=["morning", "afternoon", "evening"], timezone="UTC",
+                                  until=now_utc() + timedelta(days=10), status=WAITING,
+                                  created_at=now_utc()))
+    appointments.cancel(taken.id, None)
+    offer_freed_times()
+    offer = db.session.scalar(sa.select(WaitlistOffer))
+    key = offer_key(offer.id)
+    # The booking form refuses a key of that shape, so nobody books (or reads) with it...
+    reference = fill_intake(client, email="m@client.example")
+    review = client.get(slot_links(client.get(f"/intake/{reference}/match").text)[0])
+    form = {**hidden_inputs(review.text), "key": key}
+    action = re.search(r'<form method="post" action="([^"]+)"', review.text).group(1)
+    assert client.post(action, data=form).status_code == 422
+    # ...and a key used for one intake's booking never returns it to another.
+    booked = book_offer(offer.id)
+    stranger = db.session.scalar(sa.select(Intake).where(Intake.reference == reference))
+    open_time = upcoming_times([maya()], now_utc())[maya().id][0].starts_at
+    with pytest.raises(TimeTaken):
+        appointments.book(stranger, maya(), open_time, key)
+    assert book_offer(offer.id).id == booked.id  # pressing again: the same booking

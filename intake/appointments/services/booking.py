@@ -70,7 +70,7 @@ def book(
     booking from a waitlist offer closes), so both land or neither does.
     """
     now = now or now_utc()
-    existing = _by_key(key)
+    existing = _by_key(key, intake)
     if existing is not None:
         return Booked(existing, False)
     if intake.urgent:
@@ -98,7 +98,7 @@ def book(
             if also is not None:
                 also(session, appointment)
     except IntegrityError:
-        existing = _by_key(key)
+        existing = _by_key(key, intake)
         if existing is not None:
             return Booked(existing, False)
         raise TimeTaken(TAKEN) from None
@@ -123,9 +123,14 @@ def _booked_today(email: str, now: datetime) -> int:
             sa.func.lower(Intake.email) == (email or "").strip().lower()))
 
 
-def _by_key(key: str) -> Appointment | None:
-    """Return the appointment made with an idempotency key, if any."""
-    return db.session.scalar(sa.select(Appointment).where(Appointment.idempotency_key == key))
+def _by_key(key: str, intake: Intake) -> Appointment | None:
+    """Return the intake's appointment made with an idempotency key, if any; raise TimeTaken
+    when the key was used for another intake's (a key is never a way to read someone else's
+    booking)."""
+    found = db.session.scalar(sa.select(Appointment).where(Appointment.idempotency_key == key))
+    if found is not None and found.intake_id != intake.id:
+        raise TimeTaken(TAKEN)
+    return found
 
 
 def _overlapping(therapist: Therapist, starts_at: datetime) -> bool:
