@@ -43,8 +43,10 @@ def show():
     services.record_view(therapist.id, current_user.id)
     now = now_utc()
     places = services.waitlist_of(therapist, now)
-    times = {entry.id: services.fitting_times(entry, therapist, now)
-             for entry, _ in places if entry.status == WAITING}
+    times = {entry.id: services.fitting_times(
+                 entry, therapist, now, offered={o.starts_at for o in offers
+                                                 if o.therapist_id == therapist.id})
+             for entry, offers in places if entry.status == WAITING}
     return render_template("staff/waitlist.html", therapist=therapist, therapists=everyone,
                            places=places, times=times, now=now, form=OfferForm(),
                            zone=therapist.timezone, suits=services.suits)

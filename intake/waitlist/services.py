@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -574,11 +574,13 @@ def record_view(therapist_id: int, user_id: int) -> None:
 
 
 def fitting_times(entry: WaitlistEntry, therapist: Therapist, now: datetime | None = None,
-                  count: int = 8) -> list[Slot]:
-    """Return up to `count` of the therapist's open times for the place: those on the days and
-    at the times of day it asked for first, then the soonest others."""
+                  count: int = 8, offered: Collection[datetime] = ()) -> list[Slot]:
+    """Return up to `count` of the therapist's open times for the place, leaving out those
+    `offered` to it already: those on the days and at the times of day it asked for first,
+    then the soonest others."""
     now = now or now_utc()
-    slots = upcoming_times([therapist], now)[therapist.id]
+    slots = [s for s in upcoming_times([therapist], now)[therapist.id]
+             if s.starts_at not in offered]
     fitting = [s for s in slots if suits(entry.days, entry.parts, entry.timezone, s.starts_at)]
     others = [s for s in slots if s not in fitting]
     return (fitting + others)[:count]

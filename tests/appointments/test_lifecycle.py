@@ -341,9 +341,9 @@ def test_the_same_booking_sent_twice_at_once_books_once(app, demo, clock, monkey
     real_by_key = booking._by_key
     looks = []
 
-    def not_committed_yet(key):
+    def not_committed_yet(key, intake):
         looks.append(key)
-        return None if len(looks) == 1 else real_by_key(key)
+        return None if len(looks) == 1 else real_by_key(key, intake)
 
     monkeypatch.setattr(booking, "_by_key", not_committed_yet)
     monkeypatch.setattr(booking, "is_open", lambda *args, **kwargs: True)

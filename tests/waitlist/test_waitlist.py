@@ -377,6 +377,19 @@ def test_what_frees_time_cancellations_removed_time_off_and_added_hours(app, dem
     assert all(s.ends_at - s.starts_at == timedelta(hours=3) for s in added[1:-1])
 
 
+def place(intake_id: int, created_at=None, **wishes) -> WaitlistEntry:
+    """Put an intake on the list, confirmed, waiting any day at any time for any therapist
+    who fits (or as `wishes` say); return its place."""
+    with unit_of_work() as session:
+        entry = WaitlistEntry(intake_id=intake_id, timezone="UTC", status=WAITING,
+                              until=now_utc() + timedelta(days=10),
+                              created_at=created_at or now_utc(),
+                              **{"days": list(range(7)),
+                                 "parts": ["morning", "afternoon", "evening"], **wishes})
+        session.add(entry)
+    return entry
+
+
 def _waiting(count: int, now) -> None:
     """Put `count` confirmed people on the list, waiting for any therapist, whose wishes no
     time meets (so the offering job only reads)."""
@@ -384,10 +397,7 @@ def _waiting(count: int, now) -> None:
         answers = {**GOOD_ANSWERS, "email": f"w{n}@client.example",
                    "consent_contact": True, "consent_privacy": True}
         intake = submit(answers, "no")
-        with unit_of_work() as session:
-            session.add(WaitlistEntry(intake_id=intake.id, days=[0], parts=[], timezone="UTC",
-                                      until=now + timedelta(days=10), status=WAITING,
-                                      created_at=now - timedelta(hours=1)))
+        place(intake.id, now - timedelta(hours=1), days=[0], parts=[])
 
 
 def test_the_offering_job_and_the_desk_read_as_much_for_sixty_people_as_for_three(
@@ -431,22 +441,11 @@ def test_a_freed_time_goes_to_the_earliest_few_first_and_to_the_next_after_a_whi
         intake = submit({**GOOD_ANSWERS, "email": f"p{n}@client.example",
                          "consent_contact": True, "consent_privacy": True}, "no")
         clock.advance(timedelta(minutes=1))  # joined one after another
-        with unit_of_work() as session:
-            place = WaitlistEntry(intake_id=intake.id, days=list(range(7)),
-                                  parts=["morning", "afternoon", "evening"], timezone="UTC",
-                                  until=now_utc() + timedelta(days=10), status=WAITING,
-                                  created_at=now_utc())
-            session.add(place)
-        places.append(place.id)
+        places.append(place(intake.id).id)
     # Someone who asked after the time freed is not offered it: they saw it open.
     appointments.cancel(taken.id, None)
     clock.advance(timedelta(minutes=1))
-    with unit_of_work() as session:
-        late = WaitlistEntry(intake_id=taken.intake_id, days=list(range(7)),
-                             parts=["morning", "afternoon", "evening"], timezone="UTC",
-                             until=now_utc() + timedelta(days=10), status=WAITING,
-                             created_at=now_utc())
-        session.add(late)
+    late = place(taken.intake_id)
 
     def offered_to():
         db.session.rollback()
@@ -469,11 +468,7 @@ def test_an_offer_is_booked_with_a_key_nobody_else_can_name(app, demo, client):
     taken = book_directly("maya-chen")
     person = submit({**GOOD_ANSWERS, "email": "k@client.example", "consent_contact": True,
                      "consent_privacy": True}, "no")
-    with unit_of_work() as session:
-        session.add(WaitlistEntry(intake_id=person.id, days=list(range(7)),
-                                  parts=["morning", "afternoon", "evening"], timezone="UTC",
-                                  until=now_utc() + timedelta(days=10), status=WAITING,
-                                  created_at=now_utc()))
+    place(person.id)
     appointments.cancel(taken.id, None)
     offer_freed_times()
     offer = db.session.scalar(sa.select(WaitlistOffer))
