@@ -65,7 +65,8 @@ def register(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run one pass, then exit.")
     def worker_command(once: bool):
-        """Deliver email, expire holds, queue reminders and read calendars, in a loop or once.
+        """Deliver email, expire holds, queue reminders, read calendars and offer freed times to
+        the waitlist, in a loop or once.
 
         SIGTERM or Ctrl-C ends it after the email in flight; what it has not tried is released
         for another worker at once.

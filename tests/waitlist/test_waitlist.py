@@ -188,6 +188,12 @@ def test_a_freed_time_goes_to_the_first_of_two_who_press_at_once_and_the_other_s
         assert "still on the list" in loser.text
         winner = answers.index(next(a for a in answers if a.status_code == 303))
 
+        db.session.rollback()
+        statuses = {e.intake.email: e.status for e in db.session.scalars(
+            sa.select(WaitlistEntry))}
+        assert sorted(statuses.values()) == [BOOKED, WAITING]  # the other is still listed
+        db.session.remove()
+
         # The one-click way off the list works as a mail program sends it (no form token).
         loser_index = 1 - winner
         leave = link((offer_a, offer_b)[loser_index], "/waitlist/leave/")
