@@ -54,6 +54,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "PRACTICE_TIMEZONE": env.get("PRACTICE_TIMEZONE") or "America/New_York",
         "PRACTICE_ADDRESS": (env.get("PRACTICE_ADDRESS")
                              or "22 Harbor Street, Suite 4, Portland, ME"),
+        # When someone answers the phone, and how soon a requested call back comes: the crisis
+        # page says both.
+        "PRACTICE_HOURS": env.get("PRACTICE_HOURS") or "Monday to Friday, 9 am to 6 pm",
+        "CALLBACK_WITHIN": env.get("CALLBACK_WITHIN") or "within two hours",
         "STAFF_EMAIL": env.get("STAFF_EMAIL") or sender,
         "MAIL_SERVER": env.get("MAIL_SERVER") or "",
         "MAIL_PORT": _int(env.get("MAIL_PORT"), 25),

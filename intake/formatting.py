@@ -81,6 +81,8 @@ def register(app: Flask) -> None:
         return {
             "practice_name": cfg["PRACTICE_NAME"],
             "practice_phone": cfg["PRACTICE_PHONE"],
+            "practice_hours": cfg["PRACTICE_HOURS"],
+            "callback_within": cfg["CALLBACK_WITHIN"],
             "practice_phone_href": "tel:" + "".join(
                 c for c in cfg["PRACTICE_PHONE"] if c.isdigit() or c == "+"
             ),

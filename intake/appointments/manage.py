@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_wtf import FlaskForm
 
 from .. import links
-from ..calendars.invites import build_calendar_file
+from ..calendars.invites import build_calendar_file, calendar_links
 from ..clock import now_utc
 from ..extensions import db
 from ..forms import parse_start
@@ -40,6 +40,14 @@ def _problem_page(problem: str, appointment: Appointment | None):
                            appointment=appointment), 404 if problem == "invalid" else 410
 
 
+def calendar_choices(appointment: Appointment, token: str | None = None) -> dict[str, str]:
+    """Return where the client can add the appointment: Google's and Outlook's filled-in "new
+    event" pages ("google", "outlook") and the .ics file ("ics") behind the manage link."""
+    data = services.invite_data(appointment, f"Consultation with {appointment.therapist.name}")
+    return {**calendar_links(data), "ics": url_for(
+        "manage.calendar_file", token=token or links.manage_token(appointment))}
+
+
 def _page(token: str, appointment: Appointment, **extra):
     now = now_utc()
     return render_template(
@@ -49,7 +57,8 @@ def _page(token: str, appointment: Appointment, **extra):
         inside_window=services.inside_window(appointment, now),
         window_hours=current_app.config["CANCELLATION_WINDOW_HOURS"],
         location=services.location_of(appointment),
-        join_url=services.join_link(appointment), **extra)
+        join_url=services.join_link(appointment),
+        add_to=calendar_choices(appointment, token), **extra)
 
 
 @bp.get("/<token>")

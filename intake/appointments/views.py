@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 
+from .. import links
 from ..clock import now_utc
 from ..extensions import db, limiter
 from ..formatting import zone_or
@@ -28,6 +29,7 @@ from ..therapists.access import therapist_or_404
 from ..therapists.models import Therapist
 from . import services
 from .forms import BookingForm
+from .manage import calendar_choices
 from .models import Appointment
 
 bp = Blueprint("appointments", __name__, url_prefix="/intake/<reference>")
@@ -159,4 +161,6 @@ def booked(reference: str, uid: str):
         Appointment.uid == uid, Appointment.intake_id == intake.id))
     return render_template("appointments/booked.html", intake=intake, appointment=appointment,
                            zone=appointment.client_timezone,
-                           location=services.location_of(appointment))
+                           location=services.location_of(appointment),
+                           manage_url=links.manage_url(appointment, external=False),
+                           add_to=calendar_choices(appointment))

@@ -7,7 +7,8 @@ as ORGANIZER. Nothing about why the person is coming goes in: no concern, modali
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from icalendar import Calendar, Event, vCalAddress, vUri
 
@@ -41,6 +42,24 @@ class InviteData:
     attendees: tuple[Party, ...]
     stamp: datetime
     conference: str = ""  # the video room to join, once confirmed
+
+
+def calendar_links(data: InviteData) -> dict[str, str]:
+    """Return links that open Google Calendar's and Outlook's "new event" page filled with the
+    appointment (what, when in UTC, where, the short description), by name ("google",
+    "outlook"). Apple Calendar takes the .ics file instead."""
+    utc = "%Y%m%dT%H%M%SZ"
+    google = urlencode({
+        "action": "TEMPLATE", "text": data.summary,
+        "dates": f"{data.starts_at.astimezone(UTC):{utc}}/{data.ends_at.astimezone(UTC):{utc}}",
+        "details": data.description, "location": data.location})
+    outlook = urlencode({
+        "path": "/calendar/action/compose", "rru": "addevent", "subject": data.summary,
+        "startdt": data.starts_at.astimezone(UTC).isoformat(),
+        "enddt": data.ends_at.astimezone(UTC).isoformat(),
+        "body": data.description, "location": data.location})
+    return {"google": f"https://calendar.google.com/calendar/render?{google}",
+            "outlook": f"https://outlook.live.com/calendar/0/action/compose?{outlook}"}
 
 
 def new_calendar(**extra: str) -> Calendar:

@@ -196,6 +196,16 @@ def test_without_javascript_the_same_journey_works_with_plain_posts(
         .to_be_visible()
     db.session.rollback()  # a fresh read, after the one above
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+    # Their own calendar in one press, and changes made by themselves.
+    expect(page.get_by_role("link", name="Google Calendar")).to_have_attribute(
+        "href", re.compile(r"^https://calendar\.google\.com/calendar/render\?action=TEMPLATE"))
+    expect(page.get_by_role("link", name="Outlook")).to_have_attribute(
+        "href", re.compile(r"^https://outlook\.live\.com/calendar/0/action/compose\?"))
+    expect(page.get_by_role("link", name="Apple Calendar or other (.ics)")).to_have_attribute(
+        "href", re.compile(r"^/manage/[^/]+/calendar\.ics$"))
+    check_a11y_static(page, "no-js booked")
+    page.get_by_role("link", name="See, move or cancel your appointment").click()
+    expect(page.get_by_role("heading", name="Your appointment")).to_be_visible()
 
 
 def check_a11y_static(page, name):
@@ -229,13 +239,23 @@ def test_a_tampered_htmx_is_refused_by_its_integrity_hash(live_server, browser):
 def test_a_person_at_risk_sees_help_at_once_and_can_ask_for_a_call(
     live_server, open_context, smtp
 ):
-    page = open_context().new_page()
+    page = open_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
     page.goto(f"{live_server}/intake")
     page.get_by_label("Yes").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Help is available right now")).to_be_visible()
-    expect(page.get_by_role("link", name="988").first).to_have_attribute("href", "tel:988")
-    expect(page.get_by_role("link", name="text 988")).to_have_attribute("href", "sms:988")
+    # Big, full-width buttons a shaking thumb can press, and a chat for a computer.
+    for name, href in (("Call 988", "tel:988"), ("Text 988", "sms:988"),
+                       ("Chat with 988 online", "https://988lifeline.org/chat/"),
+                       ("Call 911", "tel:911")):
+        button = page.get_by_role("link", name=name, exact=True)
+        expect(button).to_have_attribute("href", href)
+        box = button.bounding_box()
+        assert box["height"] >= 48 and box["width"] >= 300, (name, box)
+    assert page.get_by_role("link", name="Call 988").bounding_box()["y"] < 844  # no scrolling
+    expect(page.get_by_text("Monday to Friday, 9 am to 6 pm").first).to_be_visible()
+    expect(page.get_by_text("Chose \"yes\" by mistake?")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     check_a11y(page, "support")
     page.get_by_role("button", name="Ask for a call back").click()
     expect(page.locator("#phone-error")).to_be_visible()
@@ -243,7 +263,8 @@ def test_a_person_at_risk_sees_help_at_once_and_can_ask_for_a_call(
     page.get_by_label("Your first name").fill("Jo")
     page.get_by_label("Phone number").fill("+1 312 555 0100")
     page.get_by_role("button", name="Ask for a call back").click()
-    expect(page.get_by_text("Someone from our team will call you")).to_be_visible()
+    expect(page.get_by_text("Someone from our team will call you within two hours")) \
+        .to_be_visible()
     assert deliver_due().sent == 1
     assert smtp.messages[0]["Subject"] == "Urgent intake received"
 

@@ -1,6 +1,8 @@
 """Invites checked by icalendar's own error list and by an independent parser (vobject)."""
 
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import vobject
@@ -13,6 +15,7 @@ from intake.calendars.invites import (
     Party,
     build_calendar_file,
     build_invite,
+    calendar_links,
 )
 
 
@@ -119,3 +122,20 @@ def test_the_add_to_calendar_file_is_the_event_alone_with_the_invites_uid():
     assert str(event["SUMMARY"]) == "Consultation with Maya Chen"
     assert "ORGANIZER" not in event and "ATTENDEE" not in event
     assert parsed.vevent.uid.value == "0b8c6a9e-1@intake"
+
+
+def test_google_and_outlook_open_their_new_event_page_filled_in_and_in_utc():
+    links = calendar_links(data(starts_at=datetime(2026, 12, 1, 15, tzinfo=UTC).astimezone(
+        ZoneInfo("America/New_York"))))
+    google = parse_qs(urlsplit(links["google"]).query)
+    assert links["google"].startswith("https://calendar.google.com/calendar/render?")
+    assert google["action"] == ["TEMPLATE"] and google["text"] == ["Consultation with Maya Chen"]
+    assert google["dates"] == ["20261201T150000Z/20261201T153000Z"]
+    assert google["location"] == ["Online (video)"]
+    outlook = parse_qs(urlsplit(links["outlook"]).query)
+    assert links["outlook"].startswith("https://outlook.live.com/calendar/0/action/compose?")
+    assert outlook["startdt"] == ["2026-12-01T15:00:00+00:00"]
+    assert outlook["enddt"] == ["2026-12-01T15:30:00+00:00"]
+    assert outlook["subject"] == ["Consultation with Maya Chen"]
+    # Nobody's address goes to either: only what, when, where and the short description.
+    assert "ann@client.example" not in links["google"] + links["outlook"]
