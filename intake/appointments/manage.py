@@ -126,7 +126,7 @@ def reschedule(token: str):
     monday = monday_of(request.args.get("week"),
                        appointment.starts_at.astimezone(ZoneInfo(zone)).date())
     week = week_of_times(appointment.therapist, zone, monday, now,
-                         ignore=appointment.id)
+                         ignore=appointment.id, leave_out=appointment.starts_at)
     context = {
         "week": week, "zone": zone, "appointment": appointment, "token": token,
         "therapist": appointment.therapist, "form": FlaskForm(),

@@ -229,9 +229,12 @@ def week_to_show(therapist: Therapist, zone: str, asked: str | None, now: dateti
 
 
 def week_of_times(
-    therapist: Therapist, zone: str, monday: date, now: datetime, ignore: int | None = None
+    therapist: Therapist, zone: str, monday: date, now: datetime, ignore: int | None = None,
+    leave_out: datetime | None = None,
 ) -> dict:
-    """Return one week of open times for display (see `weeks.week_of`)."""
+    """Return one week of open times for display (see `weeks.week_of`), without the one
+    starting at `leave_out` (the appointment's own time, when moving it)."""
     start, end = week_span(monday, zone)
-    slots = open_times(therapist, start, end, now, ignore)
+    slots = [s for s in open_times(therapist, start, end, now, ignore)
+             if s.starts_at != leave_out]
     return week_of(slots, zone, monday, now, timedelta(days=therapist.horizon_days))

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..forms import options
 from . import accounts, queries, second_factor
 from .auth import role_required
-from .models import ADMIN, ROLES, User
+from .models import ADMIN, ROLES, THERAPIST, User
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
 PAGE = 100
@@ -29,7 +29,8 @@ class AccountForm(FlaskForm):
     email = EmailField("Email", validators=[Optional(), Length(max=254),
                                             Email("Please check the email address.")])
     name = StringField("Name", validators=[Optional(), Length(max=120)])
-    role = SelectField("Role", choices=options(ROLES.items()),
+    # The least access first and chosen unless someone picks more.
+    role = SelectField("Role", choices=options(reversed(ROLES.items())), default=THERAPIST,
                        validators=[DataRequired("Choose a role.")])
     therapist_id = SelectField("Therapist profile (therapists only)", coerce=str,
                                validators=[Optional()])

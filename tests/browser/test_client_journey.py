@@ -57,6 +57,7 @@ def test_with_htmx_the_journey_swaps_steps_in_place_and_books(
 
     expect(page.get_by_role("heading", name="What brings you here")).to_be_visible()
     assert page.evaluate("window.__samePage") is True  # swapped without a reload
+    expect(page).to_have_title("What brings you · Step 2 of 4 · Harbor Light Counselling")
     expect(page.locator("[aria-current=step]")).to_contain_text("What brings you")
     page.get_by_label("The same arguments, over and over").check()
     page.get_by_label("One of us shuts down or withdraws").check()

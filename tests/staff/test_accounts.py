@@ -1,5 +1,6 @@
 """Accounts: argon2id, one answer for every failure, throttling, sessions that really end."""
 
+import re
 from datetime import timedelta
 from html import unescape
 
@@ -208,3 +209,12 @@ def test_common_and_guessable_passwords_are_refused_with_the_reason_beside_the_f
                                     "email": "new@harbor.example", "name": "New Person",
                                     "password": "password1234"})
     assert made.status_code == 422 and "very common password" in unescape(made.text)
+
+
+def test_a_new_account_starts_with_the_least_access(app, make_user):
+    browser = app.test_client()
+    sign_in(browser, make_user("admin").email)
+    page = browser.get("/staff/admin/accounts").text
+    roles = page.split('name="role"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\w+)"', roles) == ["therapist", "front_desk", "admin"]
+    assert re.search(r'<option value="therapist" selected', roles)
