@@ -49,11 +49,30 @@ def _choosing(reference: str, slug: str) -> tuple[Intake, Therapist, str]:
     return intake, therapist_or_404(slug), _zone(intake)
 
 
+def booked_instead(intake: Intake, status: int = 200):
+    """Return the page that shows the consultation the intake already holds, with a way to see
+    or change it, in place of times to book (None when it holds none). For htmx, a full
+    reload that shows it."""
+    appointment = services.current_booking(intake.id, now_utc())
+    if appointment is None:
+        return None
+    if is_htmx():
+        return "", 200, {"HX-Refresh": "true"}
+    zone = zone_or(request.args.get("tz"), appointment.client_timezone)
+    return render_template("appointments/already_booked.html", intake=intake,
+                           appointment=appointment, zone=zone,
+                           location=services.location_of(appointment),
+                           manage_url=links.manage_url(appointment, external=False)), status
+
+
 @bp.get("/times/<slug>")
 def times(reference: str, slug: str):
     """Return a week of the therapist's open times in the client's zone (partial for htmx);
-    without a week asked for, the first week that has any."""
+    without a week asked for, the first week that has any. Once the intake holds a
+    consultation, that instead."""
     intake, therapist, zone = _choosing(reference, slug)
+    if (booked := booked_instead(intake)) is not None:
+        return booked
     week = week_to_show(therapist, zone, request.args.get("week"), now_utc())
     context = {
         "intake": intake, "therapist": therapist, "zone": zone, "week": week,
@@ -88,8 +107,11 @@ def _unavailable(intake, therapist, zone: str, message: str, status: int):
 
 @bp.get("/book/<slug>")
 def review(reference: str, slug: str):
-    """Return the review page for one open time, with the booking form."""
+    """Return the review page for one open time, with the booking form (once the intake holds
+    a consultation, that instead: the browser's Back after booking lands here)."""
     intake, therapist, zone = _choosing(reference, slug)
+    if (booked := booked_instead(intake)) is not None:
+        return booked
     starts_at = parse_start(request.args.get("start"))
     if starts_at is None or not is_open(therapist, starts_at, now_utc()):
         return _unavailable(intake, therapist, zone,
@@ -118,7 +140,8 @@ def _booked(response) -> bool:
 @limiter.limit(lambda: current_app.config["BOOKINGS_PER_ADDRESS_PER_DAY"], deduct_when=_booked,
                error_message="Many consultations were booked from your connection today.")
 def book(reference: str, slug: str):
-    """Book the reviewed time; on success 303 to the confirmation page."""
+    """Book the reviewed time; on success 303 to the confirmation page. An intake that holds a
+    consultation already is shown it (409), unless this is the same booking sent again."""
     intake = intake_or_404(reference)
     therapist = therapist_or_404(slug)
     zone = _zone(intake)
@@ -127,6 +150,9 @@ def book(reference: str, slug: str):
     if not form.validate_on_submit() or starts_at is None:
         return _unavailable(intake, therapist, zone,
                             "We couldn't read the time you chose. Please pick it again.", 422)
+    current = services.current_booking(intake.id, now_utc())
+    if current is not None and current.idempotency_key != form.key.data:
+        return booked_instead(intake, 409)
     try:
         booked = services.book(intake, therapist, starts_at, form.key.data)
     except services.TimeTaken as exc:

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from .. import links
 from ..appointments.candidates import matches_for
 from ..appointments.models import Appointment
+from ..appointments.views import booked_instead
 from ..clock import now_utc, timed_serializer
 from ..extensions import limiter
 from ..formatting import zone_or
@@ -166,10 +167,13 @@ def support(reference: str):
 
 @bp.get("/<reference>/match")
 def match(reference: str):
-    """Return the best-fitting therapists with reasons and each one's next open times."""
+    """Return the best-fitting therapists with reasons and each one's next open times; once
+    the intake holds a consultation, that instead."""
     intake = intake_or_404(reference)
     if (support := support_instead(intake)) is not None:
         return support
+    if (booked := booked_instead(intake)) is not None:
+        return booked
     now = now_utc()
     matched = matches_for(intake, now.date())
     soonest = upcoming_times([therapist for therapist, _ in matched], now, 3)

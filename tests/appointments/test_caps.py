@@ -8,8 +8,12 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
+from intake.appointments import services
 from intake.appointments.models import Appointment
+from intake.clock import now_utc
 from intake.extensions import db, limiter
+from intake.scheduling.services import next_open_times
+from intake.therapists.models import Therapist
 from tests.helpers import fill_intake, hidden_inputs, slot_links
 
 
@@ -34,12 +38,34 @@ def statuses(reference):
         sa.text("intake.reference = :r")).params(r=reference).order_by(Appointment.id)).all()
 
 
-def test_booking_another_time_replaces_the_first_and_says_so_first(client, demo):
+def test_once_booked_the_pages_show_the_booking_and_a_second_one_is_refused_kindly(
+        client, demo):
     reference = fill_intake(client)
     first = review(client, reference)
+    second = review(client, reference, index=1)  # opened in another tab before booking
     assert "You already have" not in first.text
     assert book(client, first).status_code == 303
+    assert book(client, first).status_code == 303  # the same form sent again: the same booking
 
+    # Back, the match page, the times: each shows the booking and a way to change it.
+    for path in (first.request.full_path, f"/intake/{reference}/match",
+                 f"/intake/{reference}/times/maya-chen"):
+        page = unescape(client.get(path).text)
+        assert "Your time is held" in page and "with Sam Whitaker" in page, path
+        assert 'href="/manage/' in page and "View or change it" in page, path
+        assert not slot_links(page), path
+    refused = book(client, second)
+    assert refused.status_code == 409 and "Your time is held" in unescape(refused.text)
+    assert statuses(reference) == ["held"]
+
+
+def test_a_request_the_practice_offered_another_time_for_can_be_replaced_and_says_so_first(
+        client, demo):
+    reference = fill_intake(client)
+    assert book(client, review(client, reference)).status_code == 303
+    held = db.session.scalar(sa.select(Appointment))
+    sam = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "sam-whitaker"))
+    services.propose(held.id, next_open_times(sam, now_utc(), 3)[-1].starts_at, None)
     second = review(client, reference, index=1)
     notice = unescape(second.text)
     assert "You already have a request with Sam Whitaker" in notice

@@ -118,6 +118,16 @@ def test_with_htmx_the_journey_swaps_steps_in_place_and_books(
     expect(page.get_by_role("heading", name="Your time is held")).to_be_visible()
     expect(page.get_by_text("What happens next")).to_be_visible()
     check_a11y(page, "booked")
+    # Back: the review page now knows the time is theirs, and so do the times and matches.
+    page.go_back()
+    expect(page.get_by_role("heading", name="Your time is held")).to_be_visible()
+    expect(page.get_by_text(re.compile("We're holding .* with Sam Whitaker"))).to_be_visible()
+    expect(page.get_by_role("link", name="View or change it")).to_have_attribute(
+        "href", re.compile(r"^/manage/"))
+    check_a11y(page, "back after booking")
+    page.go_back()
+    expect(page.get_by_role("heading", name="Your time is held")).to_be_visible()
+    assert page.locator("a.slot").count() == 0
     assert failures == []
 
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1

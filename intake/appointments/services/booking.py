@@ -21,7 +21,16 @@ from ...matching import passes_filters
 from ...scheduling.services import is_open
 from ...therapists.models import Therapist
 from ..candidates import candidate_for, wish_for
-from ..models import ACTIVE_STATUSES, CANCELLED, CONFIRMED, HELD, Appointment, holds_its_time
+from ..models import (
+    ACTIVE_STATUSES,
+    CANCELLED,
+    CONFIRMED,
+    HELD,
+    OPEN,
+    Appointment,
+    Proposal,
+    holds_its_time,
+)
 from .lifecycle import (
     BOOKED_ENOUGH,
     CALL_US,
@@ -113,6 +122,20 @@ def active_ahead(intake_id: int, now: datetime) -> list[int]:
                                         holds_its_time(Appointment.status),
                                         Appointment.starts_at > now)
         .order_by(Appointment.id)))
+
+
+def current_booking(intake_id: int, now: datetime) -> Appointment | None:
+    """Return the consultation the intake holds that is still to come and settled (held or
+    confirmed, with no other time offered by the practice for it), or None: while there is
+    one, the client's pages show it instead of times to book. A held request the practice
+    offered another time for is open to a different choice, which replaces it."""
+    undecided = sa.exists().where(Proposal.appointment_id == Appointment.id,
+                                  Proposal.status == OPEN)
+    return db.session.scalar(
+        sa.select(Appointment).where(Appointment.intake_id == intake_id,
+                                     holds_its_time(Appointment.status),
+                                     Appointment.starts_at > now, ~undecided)
+        .order_by(Appointment.starts_at).limit(1))
 
 
 def _booked_today(email: str, now: datetime) -> int:
