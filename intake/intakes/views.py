@@ -24,6 +24,7 @@ from ..extensions import limiter
 from ..formatting import zone_or
 from ..htmx import is_htmx
 from ..scheduling.services import upcoming_times
+from ..scheduling.weeks import preferred_first
 from . import services
 from .access import intake_or_404, remember, support_instead
 from .forms import IntakeForm, UrgentContactForm
@@ -176,10 +177,14 @@ def match(reference: str):
         return booked
     now = now_utc()
     matched = matches_for(intake, now.date())
-    soonest = upcoming_times([therapist for therapist, _ in matched], now, 3)
-    found = [(therapist, match, soonest[therapist.id]) for therapist, match in matched]
+    # The first times shown are those at the times the person asked for, when there are any.
+    upcoming = upcoming_times([therapist for therapist, _ in matched], now)
+    wishes = set(intake.preferred_times or ())
+    own_zone = intake.timezone or "UTC"
+    found = [(therapist, match, preferred_first(upcoming[therapist.id], wishes, own_zone, 3))
+             for therapist, match in matched]
     return render_template("intakes/match.html", intake=intake, found=found,
-                           zone=zone_or(request.args.get("tz"), intake.timezone or "UTC"))
+                           zone=zone_or(request.args.get("tz"), own_zone))
 
 
 @bp.post("/<reference>/contact")

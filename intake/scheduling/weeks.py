@@ -11,6 +11,37 @@ from .slots import Slot
 FARTHEST = timedelta(days=5 * 366)  # a week further from today than this is nobody's meaning
 
 
+PARTS = ("morning", "afternoon", "evening")
+
+
+def part_of_day(local: datetime) -> str:
+    """Return "morning" (before noon), "afternoon" (noon to 5 pm) or "evening" (from 5 pm) for a
+    wall-clock time."""
+    if local.time() < time(12):
+        return "morning"
+    return "afternoon" if local.time() < time(17) else "evening"
+
+
+def wished(slot: Slot, wishes: frozenset[str] | set[str], zone: str) -> bool:
+    """Return True when a time meets the times an intake asked for (parts of the day,
+    weekdays or weekends, read in `zone`); with no such wish, every time does."""
+    local = slot.starts_at.astimezone(ZoneInfo(zone))
+    parts = wishes & set(PARTS)
+    days = wishes & {"weekday", "weekend"}
+    day = "weekend" if local.weekday() >= 5 else "weekday"
+    return (not parts or part_of_day(local) in parts) and (not days or day in days)
+
+
+def preferred_first(slots: list[Slot], wishes: frozenset[str] | set[str], zone: str,
+                    count: int) -> list[Slot]:
+    """Return up to `count` of `slots` (soonest first), those meeting the intake's wished
+    times before the others, each group in time order."""
+    fitting = [s for s in slots if wished(s, wishes, zone)][:count]
+    if len(fitting) < count:
+        fitting += [s for s in slots if s not in fitting][:count - len(fitting)]
+    return fitting
+
+
 def monday_of(asked: str | None, today: date) -> date:
     """Return the Monday of the week holding `asked` (`YYYY-MM-DD`), or of `today`'s week when
     nothing, no date, or a date further than FARTHEST from today was asked for."""

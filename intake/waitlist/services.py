@@ -41,6 +41,7 @@ from ..matching import passes_filters
 from ..scheduling.models import FreedTime
 from ..scheduling.services import is_open, upcoming_times
 from ..scheduling.slots import Slot
+from ..scheduling.weeks import part_of_day
 from ..therapists.models import Therapist
 from .models import (
     BOOKED,
@@ -82,14 +83,6 @@ class OfferGone(BookingError):
 
 
 # ---------------------------------------------------------------- the pure core
-
-
-def part_of_day(local: datetime) -> str:
-    """Return "morning" (before noon), "afternoon" (noon to 5 pm) or "evening" (from 5 pm) for a
-    wall-clock time."""
-    if local.time() < time(12):
-        return "morning"
-    return "afternoon" if local.time() < time(17) else "evening"
 
 
 def suits(days: Iterable[int], parts: Iterable[str], zone: str, starts_at: datetime) -> bool:

@@ -1,10 +1,12 @@
 """The intake through the web: steps, errors beside fields, what was typed kept, safety first."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 from html import unescape
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +16,7 @@ from intake.clock import now_utc
 from intake.extensions import db, limiter
 from intake.intakes.models import Intake
 from intake.mail.models import OutboxMessage
-from intake.scheduling.services import next_open_times
+from intake.scheduling.services import next_open_times, upcoming_times
 from intake.therapists.models import Therapist
 from tests.helpers import GOOD_ANSWERS, fill_intake, post_step
 
@@ -251,3 +253,16 @@ def test_htmx_requests_that_fail_still_say_what_happened(client):
     assert response.status_code == 404
     assert response.headers["HX-Retarget"] == "#main"
     assert "We couldn" in response.text and "<html" not in response.text
+
+
+def test_the_match_page_shows_the_times_asked_for_first(client, demo):
+    reference = fill_intake(client, times=["evening"], timezone="Europe/London")
+    page = client.get(f"/intake/{reference}/match").text
+    london = ZoneInfo("Europe/London")
+    shown = [datetime.fromisoformat(unquote(s)) for s in re.findall(
+        r'/book/maya-chen\?tz=[^"]*?&amp;start=([^"&]+)', page)]
+    maya = db.session.scalar(sa.select(Therapist).where(Therapist.slug == "maya-chen"))
+    evenings = [s for s in upcoming_times([maya], now_utc())[maya.id]
+                if s.starts_at.astimezone(london).hour >= 17]
+    assert len(shown) == 3 and len(evenings) >= 3  # (her hours reach a London evening)
+    assert shown == [s.starts_at for s in evenings[:3]]
