@@ -38,7 +38,7 @@ def test_hostile_query_values_never_break_a_public_page(app, client, demo):
     browser = app.test_client()
     fresh = fill_intake(browser, email="fresh@client.example")
     choosing = {f"/intake/{fresh}/match": ["tz"],
-                f"/intake/{fresh}/times/{slug}": ["tz", "week"],
+                f"/intake/{fresh}/times/{slug}": ["tz", "week", "day"],
                 f"/intake/{fresh}/book/{slug}": ["start", "tz"]}
     pages = {
         f"/intake/{reference}/match": ["tz"],

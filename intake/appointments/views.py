@@ -25,6 +25,7 @@ from ..htmx import is_htmx
 from ..intakes.access import intake_or_404, support_instead
 from ..intakes.models import Intake
 from ..scheduling.services import is_open, next_open_times, week_to_show
+from ..scheduling.weeks import one_day
 from ..therapists.access import therapist_or_404
 from ..therapists.models import Therapist
 from . import services
@@ -74,8 +75,14 @@ def times(reference: str, slug: str):
     if (booked := booked_instead(intake)) is not None:
         return booked
     week = week_to_show(therapist, zone, request.args.get("week"), now_utc())
+
+    def day_href(day):
+        return url_for("appointments.times", reference=reference, slug=slug,
+                       week=week["monday"].isoformat(), day=day.isoformat(), tz=zone)
+
     context = {
         "intake": intake, "therapist": therapist, "zone": zone, "week": week,
+        "day": one_day(week, zone, request.args.get("day")), "day_href": day_href,
         "week_href": lambda d: url_for("appointments.times", reference=reference, slug=slug,
                                        week=d.isoformat(), tz=zone),
         "slot_href": review_links(reference, slug, zone),

@@ -82,3 +82,24 @@ def week_of(slots: list[Slot], zone: str, monday: date, now: datetime,
         "next": monday + timedelta(days=7) if monday + timedelta(days=7) <= last else None,
         "count": sum(len(day) for day in by_day.values()),
     }
+
+
+def one_day(week: dict, zone: str, asked: str | None) -> dict:
+    """Return one day of a week (see `week_of`) for a small screen: "strip", the days that
+    have open times with how many each; "chosen", the day asked for (`YYYY-MM-DD`) when it has
+    times, else the first that has; and "groups", that day's times as (part of the day,
+    times) for the parts that have any."""
+    strip = [(day, len(slots)) for day, slots in week["days"] if slots]
+    by_day = dict(week["days"])
+    try:
+        chosen = date.fromisoformat(asked) if asked else None
+    except ValueError:
+        chosen = None
+    if not by_day.get(chosen):
+        chosen = strip[0][0] if strip else None
+    tz = ZoneInfo(zone)
+    groups: dict[str, list[Slot]] = {part: [] for part in PARTS}
+    for slot in by_day.get(chosen, ()):
+        groups[part_of_day(slot.starts_at.astimezone(tz))].append(slot)
+    return {"strip": strip, "chosen": chosen,
+            "groups": [(part, slots) for part, slots in groups.items() if slots]}

@@ -108,6 +108,24 @@ def test_with_htmx_the_journey_swaps_steps_in_place_and_books(
     expect(page.locator("#week-title")).not_to_have_text(first_week)
     assert page.evaluate("window.__samePage") == "times"  # htmx swapped the week
     assert "week=" in page.url  # and the address follows
+    expect(page.locator("#week-title")).to_be_focused()  # the keyboard is not sent back
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="← Previous week")).to_be_focused()
+
+    # A strip of the days with times (a whole week ahead has several); a day's times by part
+    # of the day.
+    days = page.locator(".day-strip a")
+    assert days.count() >= 2
+    expect(days.first).to_have_attribute("aria-current", "date")
+    second_day = days.nth(1).locator(".date").inner_text()
+    days.nth(1).click()
+    expect(page.locator("#day-title")).to_contain_text(second_day)
+    expect(page.locator("#day-title")).to_be_focused()
+    expect(page.locator(".day-strip a").nth(1)).to_have_attribute("aria-current", "date")
+    assert page.evaluate("window.__samePage") == "times"
+    parts = page.locator("h4.part").all_inner_texts()
+    assert parts and set(parts) <= {"Morning", "Afternoon", "Evening"}
+    check_a11y(page, "times, another day")
     page.get_by_role("link", name="← Previous week").click()
     expect(page.locator("#week-title")).to_have_text(first_week)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from intake.scheduling.slots import Slot, subtract
-from intake.scheduling.weeks import part_of_day, preferred_first, wished
+from intake.scheduling.weeks import one_day, part_of_day, preferred_first, week_of, wished
 
 LONDON = "Europe/London"
 
@@ -48,3 +48,21 @@ def test_subtracting_spans_leaves_what_no_span_covers():
         (day + 9 * h, day + 10 * h), (day + 11 * h, day + 16 * h)]
     assert subtract([(day, day + h)], []) == [(day, day + h)]
     assert subtract([(day, day + h)], [(day - h, day + 2 * h)]) == []
+
+
+def test_a_day_of_the_week_is_chosen_and_its_times_grouped_by_part_of_the_day():
+    times = [slot(0, 9), slot(0, 18), slot(2, 9), slot(2, 12), slot(2, 12, 40), slot(2, 19)]
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    week = week_of(times, LONDON, date(2026, 11, 30), now, timedelta(days=30))
+    first = one_day(week, LONDON, None)
+    assert first["strip"] == [(date(2026, 11, 30), 2), (date(2026, 12, 2), 4)]
+    assert first["chosen"] == date(2026, 11, 30)
+    assert first["groups"] == [("morning", [times[0]]), ("evening", [times[1]])]
+    asked = one_day(week, LONDON, "2026-12-02")
+    assert asked["groups"] == [("morning", [times[2]]), ("afternoon", times[3:5]),
+                               ("evening", [times[5]])]
+    for nothing_there in ("2026-12-01", "2027-01-01", "Wednesday", ""):
+        assert one_day(week, LONDON, nothing_there)["chosen"] == date(2026, 11, 30)
+    empty = one_day(week_of([], LONDON, date(2026, 11, 30), now, timedelta(days=30)), LONDON,
+                    None)
+    assert empty == {"strip": [], "chosen": None, "groups": []}
