@@ -7,6 +7,32 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
+# The zones most clients of a US practice are in, with the names people use for them, first in
+# the picker; every other zone follows by its place.
+COMMON_ZONES = {
+    "America/New_York": "Eastern Time (New York)",
+    "America/Chicago": "Central Time (Chicago)",
+    "America/Denver": "Mountain Time (Denver)",
+    "America/Phoenix": "Arizona Time (Phoenix)",
+    "America/Los_Angeles": "Pacific Time (Los Angeles)",
+    "America/Anchorage": "Alaska Time (Anchorage)",
+    "Pacific/Honolulu": "Hawaii Time (Honolulu)",
+    "America/Puerto_Rico": "Atlantic Time (Puerto Rico)",
+    "America/Halifax": "Atlantic Time (Halifax)",
+    "America/Mexico_City": "Mexico City time",
+    "America/Bogota": "Colombia time (Bogotá)",
+    "America/Sao_Paulo": "Brasília time (São Paulo)",
+    "Europe/London": "UK time (London)",
+    "Europe/Dublin": "Ireland time (Dublin)",
+    "Europe/Paris": "Central European Time (Paris)",
+    "Europe/Madrid": "Central European Time (Madrid)",
+    "Europe/Berlin": "Central European Time (Berlin)",
+    "Asia/Kolkata": "India time (Kolkata)",
+    "Asia/Tokyo": "Japan time (Tokyo)",
+    "Australia/Sydney": "Eastern Australia time (Sydney)",
+    "UTC": "UTC",
+}
+
 
 def zone_or(wanted: str | None, fallback: str) -> str:
     """Return `wanted` when it names a time zone we know, else `fallback`."""
@@ -49,11 +75,14 @@ def when(instant: datetime, zone: str) -> str:
 
 
 def zone_name(zone: str) -> str:
-    """Return a zone as people say it: "America/New_York" -> "New York (America)"."""
+    """Return a zone as people say it: the name used where it is common ("America/Chicago" ->
+    "Central Time (Chicago)"), else its place ("Europe/Lisbon" -> "Lisbon time (Europe)")."""
+    if zone in COMMON_ZONES:
+        return COMMON_ZONES[zone]
     if "/" not in zone:
         return zone
     region, _, city = zone.partition("/")
-    return f"{city.replace('_', ' ').replace('/', ', ')} ({region})"
+    return f"{city.replace('_', ' ').replace('/', ', ')} time ({region})"
 
 
 def duration(span: timedelta) -> str:

@@ -12,6 +12,8 @@ from wtforms import SelectChoice, SelectMultipleField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .formatting import COMMON_ZONES, zone_name
+
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LINE_BREAK = re.compile(r"[\r\n\u2028\u2029\x85]")
 
@@ -23,9 +25,13 @@ def options(pairs) -> list[SelectChoice]:
 
 @cache
 def timezone_choices() -> list[tuple[str, str]]:
-    """Return every IANA zone name as (value, label), sorted, for the time-zone picker."""
-    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-    return [("UTC", "UTC"), *[(z, z.replace("_", " ")) for z in zones]]
+    """Return every IANA zone as (value, label) for the time-zone pickers: the common zones
+    first by the names people use ("Central Time (Chicago)"), then every other zone by its
+    place, A to Z ("Lisbon time (Europe)")."""
+    zones = {z for z in available_timezones() if "/" in z and not z.startswith("Etc/")}
+    others = sorted(((zone_name(z), z) for z in zones if z not in COMMON_ZONES),
+                    key=lambda pair: pair[0].casefold())
+    return [*COMMON_ZONES.items(), *((value, label) for label, value in others)]
 
 
 @cache
@@ -35,17 +41,22 @@ def timezone_options() -> list[SelectChoice]:
 
 
 @cache
-def _zone_option_tags() -> dict[str, str]:
-    """Return each zone's escaped `<option>` element, by zone, in the picker's order."""
-    return {value: f'<option value="{escape(value)}">{escape(label)}</option>'
+def _zone_option_tags() -> tuple[dict[str, str], str]:
+    """Return each zone's escaped `<option>` element by zone, and the picker's inside: the
+    common zones by the names people use, then every other zone by its place, A to Z."""
+    tags = {value: f'<option value="{escape(value)}">{escape(label)}</option>'
             for value, label in timezone_choices()}
+    common = "".join(tags[value] for value in COMMON_ZONES)
+    rest = "".join(tag for value, tag in tags.items() if value not in COMMON_ZONES)
+    inside = (f'<optgroup label="Common time zones">{common}</optgroup>'
+              f'<optgroup label="Every time zone, by place">{rest}</optgroup>')
+    return tags, inside
 
 
 def zone_options(selected: str) -> Markup:
-    """Return the time-zone picker's `<option>` elements with `selected` chosen."""
-    tags = _zone_option_tags()
+    """Return the time-zone picker's `<optgroup>`s of `<option>`s with `selected` chosen."""
+    tags, joined = _zone_option_tags()
     chosen = tags.get(selected)
-    joined = "".join(tags.values())
     if chosen is not None:
         joined = joined.replace(chosen, chosen.replace("<option ", "<option selected ", 1), 1)
     return Markup(joined)  # noqa: S704  (built only from escaped zone names)

@@ -65,8 +65,22 @@
     });
   }
 
+  // A picker whose choice is applied at once when picked with a pointer; from the keyboard
+  // (where arrow keys change it step by step) its button applies it.
+  function applyOnPick(root) {
+    root.querySelectorAll("form[data-apply-on-pick] select").forEach(function (select) {
+      var pointer = false;
+      select.addEventListener("pointerdown", function () { pointer = true; });
+      select.addEventListener("keydown", function () { pointer = false; });
+      select.addEventListener("change", function () {
+        if (pointer && select.form.requestSubmit) select.form.requestSubmit();
+      });
+    });
+  }
+
   function enhance(root, focus) {
     copyButtons(root);
+    applyOnPick(root);
     detectZone(root);
     partnerFields(root);
     once(root);

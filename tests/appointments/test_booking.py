@@ -143,7 +143,7 @@ def test_week_navigation_with_htmx_and_plain_links(client, demo):
     reference = fill_intake(client)
     page = client.get(f"/intake/{reference}/times/sam-whitaker")
     assert page.status_code == 200 and "<html" in page.text
-    assert "Times in London (Europe) time" in page.text
+    assert "Times in UK time (London)." in page.text
     next_link = page.text.split('hx-get="', 1)[1].split('"')[0].replace("&amp;", "&")
     partial = client.get(next_link, headers={"HX-Request": "true"})
     assert partial.status_code == 200
@@ -151,7 +151,7 @@ def test_week_navigation_with_htmx_and_plain_links(client, demo):
     plain = client.get(next_link)
     assert "<html" in plain.text and 'id="week"' in plain.text
     other_zone = client.get(f"/intake/{reference}/times/sam-whitaker?tz=America/Los_Angeles")
-    assert "Los Angeles (America)" in other_zone.text
+    assert "Pacific Time (Los Angeles)" in other_zone.text
 
 
 @both_databases

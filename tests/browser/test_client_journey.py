@@ -96,12 +96,24 @@ def test_with_htmx_the_journey_swaps_steps_in_place_and_books(
 
     expect(page.get_by_role("heading", name="Therapists who could be a good fit")).to_be_visible()
     expect(page.get_by_text("Works with recurring conflict and withdrawal").first).to_be_visible()
-    expect(page.get_by_text("Paris (Europe)").first).to_be_visible()
+    expect(page.get_by_text("Central European Time (Paris)").first).to_be_visible()
     check_a11y(page, "match")
 
     page.get_by_role("link", name="See all times with Sam").click()
     expect(page.get_by_role("heading", name=re.compile("Open times with Sam"))).to_be_visible()
     check_a11y(page, "times")
+    # Common zones first, by the names people use; picked with a pointer, applied at once.
+    picker = page.get_by_label("Times are shown in")
+    assert picker.locator("optgroup").first.get_attribute("label") == "Common time zones"
+    assert picker.locator("option").first.inner_text() == "Eastern Time (New York)"
+    picker.dispatch_event("pointerdown")
+    picker.select_option("America/Chicago")
+    expect(page.locator(".zone-note")).to_have_text("Times in Central Time (Chicago).")
+    assert "tz=America%2FChicago" in page.url
+    picker = page.get_by_label("Times are shown in")
+    picker.dispatch_event("pointerdown")
+    picker.select_option("Europe/Paris")
+    expect(page.locator(".zone-note")).to_have_text("Times in Central European Time (Paris).")
     first_week = page.locator("#week-title").inner_text()
     page.evaluate("window.__samePage = 'times'")
     page.get_by_role("link", name="Next week →").click()
@@ -187,7 +199,7 @@ def test_without_javascript_the_same_journey_works_with_plain_posts(
 
     expect(page.get_by_role("heading", name="Therapists who could be a good fit")).to_be_visible()
     expect(page.get_by_text("Offers compassion-focused therapy").first).to_be_visible()
-    expect(page.get_by_text("London (Europe)").first).to_be_visible()
+    expect(page.get_by_text("UK time (London)").first).to_be_visible()
     page.get_by_role("link", name=re.compile("See all times with")).first.click()
     times = page.url
 
