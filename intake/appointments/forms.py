@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 
 class BookingForm(FlaskForm):
@@ -14,3 +14,5 @@ class BookingForm(FlaskForm):
     key = HiddenField(validators=[DataRequired(), Length(min=16, max=64),
                                   Regexp(r"^[A-Za-z0-9_-]+$")])
     tz = HiddenField(validators=[Length(max=64)])
+    # How to meet, when the person may choose (the therapist offers both and they said either).
+    how = HiddenField(validators=[Optional(), AnyOf(["telehealth", "in_person"])])

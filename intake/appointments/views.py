@@ -126,9 +126,10 @@ def review(reference: str, slug: str):
     form = BookingForm(start=starts_at.isoformat(), key=secrets.token_urlsafe(24), tz=zone)
     earlier = [db.session.get(Appointment, i)
                for i in services.active_ahead(intake.id, now_utc())]
+    ways = services.meeting_formats(intake, therapist)
     return render_template("appointments/review.html", intake=intake, therapist=therapist,
                            zone=zone, starts_at=starts_at, form=form, earlier=earlier,
-                           how=services.meeting_format(intake, therapist),
+                           ways=ways, how=ways[0],
                            ends_at=starts_at + timedelta(minutes=therapist.consultation_minutes))
 
 
@@ -161,7 +162,8 @@ def book(reference: str, slug: str):
     if current is not None and current.idempotency_key != form.key.data:
         return booked_instead(intake, 409)
     try:
-        booked = services.book(intake, therapist, starts_at, form.key.data)
+        booked = services.book(intake, therapist, starts_at, form.key.data,
+                               how=form.how.data or None)
     except services.TimeTaken as exc:
         return _unavailable(intake, therapist, zone, exc.message, 409)
     except services.TooManyBookings as exc:

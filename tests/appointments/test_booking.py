@@ -250,3 +250,33 @@ def test_a_time_zone_name_far_too_long_falls_back_to_the_intake_s_own(client, de
             page = client.get(path, query_string={"tz": zone})
             assert page.status_code == 200
             assert "London" in page.text and "Olympus" not in page.text  # the intake's own
+
+
+def test_a_person_who_said_either_chooses_how_to_meet_and_a_couple_is_told_who_comes(
+        client, demo):
+    reference = fill_intake(client, format="either", partner_name="Robin")
+    review = review_first_time(client, reference, "maya-chen")  # online and in person
+    text = unescape(review.text)
+    assert "How would you like to meet?" in text and "At 22 Harbor Street, Suite 4" in text
+    assert "Who is coming" in text and "You and Robin, together" in text
+    data = {**hidden_inputs(review.text), "how": "in_person"}
+    assert client.post(book_url(review), data=data).status_code == 303
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment.format == "in_person" and appointment.video_room == ""
+    booked = client.get(f"/intake/{reference}/booked/{appointment.uid}").text
+    assert "22 Harbor Street, Suite 4" in booked
+
+
+def test_a_way_to_meet_the_person_did_not_ask_for_is_not_taken(client, demo):
+    reference = fill_intake(client)  # online, as the person asked
+    review = review_first_time(client, reference, "maya-chen")
+    assert "How would you like to meet?" not in review.text
+    data = {**hidden_inputs(review.text), "how": "in_person"}
+    assert client.post(book_url(review), data=data).status_code == 303
+    assert db.session.scalar(sa.select(Appointment.format)) == "telehealth"
+    # Nonsense is refused by the form's own check, and nothing is booked.
+    other = client.application.test_client()
+    second = review_first_time(other, fill_intake(other, email="o@client.example"), "maya-chen")
+    bad = {**hidden_inputs(second.text), "how": "carrier pigeon"}
+    assert other.post(book_url(second), data=bad).status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1

@@ -2,7 +2,14 @@
 client's own changes and reminders. The steps they share (ending an appointment, telling both
 parties) and every message they show are stated once, in `lifecycle`."""
 
-from .booking import Booked, active_ahead, book, current_booking, meeting_format
+from .booking import (
+    Booked,
+    active_ahead,
+    book,
+    current_booking,
+    meeting_format,
+    meeting_formats,
+)
 from .changes import cancel_by_client, cancel_or_ask_desk, inside_window, request_change, reschedule
 from .decisions import accept_proposal, cancel, confirm, decline, expire_holds, propose
 from .lifecycle import (
@@ -24,6 +31,7 @@ __all__ = [
     "Booked", "BookingError", "NoRoom", "NotAFit", "StateError", "TimeNotOpen", "TimeTaken",
     "TooManyBookings", "accept_proposal", "active_ahead", "book", "cancel", "cancel_by_client",
     "cancel_or_ask_desk", "confirm", "current_booking", "decline", "expire_holds", "has_room",
-    "inside_window", "invite_data", "join_link", "location_of", "meeting_format", "propose",
-    "request_change", "reschedule", "send_join_reminders", "send_reminders",
+    "inside_window", "invite_data", "join_link", "location_of", "meeting_format",
+    "meeting_formats", "propose", "request_change", "reschedule", "send_join_reminders",
+    "send_reminders",
 ]

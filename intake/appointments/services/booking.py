@@ -57,16 +57,26 @@ class Booked:
     created: bool
 
 
-def meeting_format(intake: Intake, therapist: Therapist) -> str:
-    """Return how they will meet: the client's choice, or what the therapist offers."""
+def meeting_formats(intake: Intake, therapist: Therapist) -> list[str]:
+    """Return the ways they can meet: the one the client asked for, or, when either suits
+    them, each that the therapist offers (online first)."""
     if intake.format in (TELEHEALTH, IN_PERSON):
-        return intake.format
-    return TELEHEALTH if TELEHEALTH in therapist.formats else IN_PERSON
+        return [intake.format]
+    offered = [f for f in (TELEHEALTH, IN_PERSON) if f in therapist.formats]
+    return offered or [IN_PERSON]
+
+
+def meeting_format(intake: Intake, therapist: Therapist, chosen: str | None = None) -> str:
+    """Return how they will meet: `chosen` when it is one of the ways they can, else the
+    first of them."""
+    ways = meeting_formats(intake, therapist)
+    return chosen if chosen in ways else ways[0]
 
 
 def book(
     intake: Intake, therapist: Therapist, starts_at: datetime, key: str,
     now: datetime | None = None, also: Callable[[Any, Appointment], None] | None = None,
+    how: str | None = None,
 ) -> Booked:
     """Hold `starts_at` with `therapist` for the intake and queue both invites; return it.
 
@@ -98,7 +108,7 @@ def book(
             if not is_open(therapist, starts_at, now):
                 raise (TimeTaken(TAKEN) if _overlapping(therapist, starts_at)
                        else TimeNotOpen(NOT_OPEN))
-            appointment = _hold(session, intake, therapist, starts_at, key, now)
+            appointment = _hold(session, intake, therapist, starts_at, key, now, how)
             session.flush()
             notify(session, appointment, REQUEST, "booking_client", "booking_therapist")
             for old in earlier:
@@ -170,10 +180,10 @@ def _overlapping(therapist: Therapist, starts_at: datetime) -> bool:
     ) > 0
 
 
-def _hold(session, intake, therapist, starts_at, key, now) -> Appointment:
+def _hold(session, intake, therapist, starts_at, key, now, chosen=None) -> Appointment:
     """Add and return the appointment: confirmed at once or held for the front desk, as the
     therapist chose (held all the same when it is online and no video room can be given)."""
-    how = meeting_format(intake, therapist)
+    how = meeting_format(intake, therapist, chosen)
     auto = therapist.auto_confirm and (how != TELEHEALTH or has_room(therapist))
     appointment = Appointment(
         therapist=therapist,
