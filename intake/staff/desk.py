@@ -201,6 +201,8 @@ def appointment(appointment_id: int):
     options = next_open_times(record.therapist, now_utc(), 8) if active else []
     return render_template("staff/appointment.html", appointment=record,
                            emails=queries.emails_for(appointment_id), options=options,
+                           offered=queries.open_proposal(appointment_id),
+                           location=appointments.location_of(record),
                            zone=record.therapist.timezone, form=FlaskForm())
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..appointments.models import ACTIVE_STATUSES, HELD, Appointment, holds_its_time
+from ..appointments.models import ACTIVE_STATUSES, HELD, OPEN, Appointment, Proposal, holds_its_time
 from ..extensions import db
 from ..intakes.models import Intake
 from ..mail.models import FAILED, OutboxMessage
@@ -121,6 +121,12 @@ def week_items(therapist_ids: list[int], start: datetime, end: datetime):
                                  TimeOff.starts_at < end, TimeOff.ends_at > start)
         .order_by(TimeOff.starts_at)))
     return appointments, time_off
+
+
+def open_proposal(appointment_id: int) -> Proposal | None:
+    """Return the other time offered for the appointment that awaits the client's answer."""
+    return db.session.scalar(sa.select(Proposal).where(
+        Proposal.appointment_id == appointment_id, Proposal.status == OPEN))
 
 
 def therapists() -> list[Therapist]:

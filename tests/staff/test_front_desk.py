@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -278,3 +279,35 @@ def test_choosing_another_time_instead_of_an_offer_withdraws_the_old_request(
 def invite_of_or_none(message):
     parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     return parts[0].get_param("method") if parts else None
+
+
+def test_an_appointments_page_decides_a_request_in_plain_words(client, desk, held, app):
+    path = f"/staff/appointments/{held.id}"
+    page = unescape(client.get(path).text)
+    assert "Waiting for confirmation: the time is held until" in page
+    assert "UID" not in page and "sequence" not in page and ">held<" not in page
+    assert "Calendar invite</dt><dd>Sent</dd>" in page
+    done = client.post(f"/staff/appointments/{held.id}/confirm",
+                       data={"csrf_token": token(client, path), "back": path})
+    assert done.status_code == 303 and done.headers["Location"] == path
+    page = unescape(client.get(path).text)
+    assert "Confirmed. Updated invites are on their way." in page
+    assert "<dd>Confirmed</dd>" in page and "updated 1 time since" in page
+    assert "Confirm this request" not in page
+    assert re.search(r'<button type="submit" class="danger">Yes, cancel it</button>', page)
+
+
+def test_an_appointments_page_declines_with_a_kind_note_and_shows_a_pending_offer(
+        client, desk, held, app):
+    path = f"/staff/appointments/{held.id}"
+    offered = re.search(r'name="start" value="([^"]+)"', client.get(path).text).group(1)
+    client.post(f"/staff/appointments/{held.id}/propose",
+                data={"csrf_token": token(client, path), "start": offered, "back": path})
+    page = unescape(client.get(path).text)
+    assert "Another time offered" in page and "waiting for the client's answer" in page
+    done = client.post(f"/staff/appointments/{held.id}/decline",
+                       data={"csrf_token": token(client, path), "back": path,
+                             "message": "We're so sorry."})
+    assert done.status_code == 303
+    page = unescape(client.get(path).text)
+    assert "<dd>Declined</dd>" in page and "Another time offered" not in page
