@@ -75,6 +75,24 @@ def home():
                            propose_form=ProposeForm())
 
 
+@bp.get("/urgent")
+@role_required(*DESK)
+def urgent():
+    """Return the urgent intakes panel alone (the dashboard asks for it every minute), with
+    the tab's title carrying their number."""
+    return render_template("staff/_urgent.html", urgent=queries.urgent_intakes())
+
+
+def _counts() -> str:
+    """Return the dashboard's panel counts as htmx out-of-band swaps, after a decision in
+    place changed one of them."""
+    return render_template("staff/_counts.html", counts={
+        "urgent-count": len(queries.urgent_intakes()),
+        "changes-count": len(queries.change_requests()),
+        "queue-count": len(queries.waiting_requests()),
+        "contact-count": len(queries.contact_requests())})
+
+
 def _appointment_or_404(appointment_id: int) -> Appointment:
     """Return the appointment when the person signed in may see it; answer 404 otherwise."""
     appointment = db.get_or_404(Appointment, appointment_id)
@@ -109,7 +127,7 @@ def _after_action(appointment: Appointment, message: str, status: int = 200):
     """Return the queue row for htmx (the outcome in place), or 303 back for a plain form."""
     if is_htmx():
         return render_template("staff/_request_done.html", appointment=appointment,
-                               message=message), status
+                               message=message) + _counts(), status
     flash(message, "error" if status >= 400 else "info")
     return redirect(same_site(request.form.get("back")) or url_for("desk.home"), 303)
 
@@ -174,7 +192,7 @@ def acknowledge(intake_id: int):
         abort(400)
     intakes.acknowledge(intake_id, current_user.id)
     if is_htmx():
-        return render_template("staff/_acknowledged.html")
+        return render_template("staff/_acknowledged.html") + _counts()
     flash("Acknowledged.", "info")
     return redirect(url_for("desk.home"), 303)
 

@@ -67,9 +67,13 @@ def test_front_desk_confirms_in_place_and_both_get_sequence_plus_one(
     check(page, "dashboard")
 
     page.evaluate("window.__samePage = true")
+    expect(page.locator("#queue-count")).to_have_text("2")
     row = page.locator(f"#request-{held.id}")
     row.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_text("Confirmed. Updated invites are on their way.")).to_be_visible()
+    done = page.get_by_text("Confirmed. Updated invites are on their way.")
+    expect(done).to_be_visible()
+    expect(done).to_be_focused()  # the keyboard stays where the person was
+    expect(page.locator("#queue-count")).to_have_text("1")  # and the count follows
     assert page.evaluate("window.__samePage") is True  # done in place, with the CSRF header
 
     other = page.locator(f"#request-{declined.id}")
@@ -77,6 +81,7 @@ def test_front_desk_confirms_in_place_and_both_get_sequence_plus_one(
     other.get_by_label("A kind note to the client").fill("Daniel is fully booked this month.")
     other.get_by_role("button", name="Decline and tell the client").click()
     expect(page.get_by_text("Declined. The client has been told kindly")).to_be_visible()
+    expect(page.locator("#queue-count")).to_be_hidden()  # none left
 
     db.session.rollback()  # end this thread's read snapshot to see the server's writes
     assert db.session.get(Appointment, held.id).status == "confirmed"

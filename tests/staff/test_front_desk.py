@@ -182,15 +182,23 @@ def test_unconfirmed_holds_expire_in_the_worker(app, held, smtp, clock):
 
 
 def test_urgent_intakes_stay_on_top_until_acknowledged(app, client, desk):
+    quiet = client.get("/staff/urgent", headers={"HX-Request": "true"}).text
+    assert "<title>Dashboard · " in quiet and "None waiting" in quiet
     public = app.test_client()
     post_step(public, 0, {**GOOD_ANSWERS, "safety": "yes"})
     urgent = db.session.scalar(sa.select(Intake))
     page = client.get("/staff/")
     assert f'id="urgent-{urgent.id}"' in page.text
     assert page.text.index("Urgent intakes") < page.text.index("Requests awaiting")
+    assert "<title>(1 urgent) Dashboard" in page.text
+    # The panel is asked for again every minute, and says a new one arrived.
+    assert 'hx-get="/staff/urgent" hx-trigger="every 60s"' in page.text
+    panel = client.get("/staff/urgent", headers={"HX-Request": "true"}).text
+    assert "<title>(1 urgent) Dashboard · " in panel and f'id="urgent-{urgent.id}"' in panel
     response = client.post(f"/staff/intakes/{urgent.id}/acknowledge",
                            data={"csrf_token": token(client)}, headers={"HX-Request": "true"})
     assert "Acknowledged" in response.text
+    assert 'id="urgent-count" hidden hx-swap-oob="true"' in response.text  # none left
     assert f'id="urgent-{urgent.id}"' not in client.get("/staff/").text
     (event,) = audit_rows("acknowledge")
     assert event.user_id == desk.id and event.record_id == urgent.id
