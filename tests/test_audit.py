@@ -3,6 +3,7 @@
 import logging
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 import requests
@@ -122,3 +123,17 @@ def test_a_failed_statement_never_carries_its_values(app):
     db.session.rollback()
     assert "no_such_column" in str(failed.value)
     assert "marriage" not in str(failed.value)
+
+
+def test_the_trail_names_people_and_records_in_plain_words(client, make_user, demo):
+    admin = make_user("admin")
+    sign_in(client, admin.email)
+    page = "/staff/admin/accounts"
+    made = client.post(page, data={"csrf_token": token(client, page), "role": "front_desk",
+                                   "email": "jo.park@harbor.example", "name": "Jo Park",
+                                   "password": "quiet lantern orchard river"})
+    assert made.status_code in (200, 303)
+    trail = unescape(client.get("/staff/admin/audit").text)
+    assert "Created account (Front desk)" in trail and "Account: Jo Park" in trail
+    assert "Admin</span>" in trail  # who did it, by name and role
+    assert "staff_user" not in trail and "front_desk)" not in trail

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..forms import options
 from . import accounts, queries, second_factor
 from .auth import role_required
+from . import queries
 from .models import ADMIN, ROLES, THERAPIST, User
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
@@ -117,7 +118,9 @@ def audit_page():
     events = db.session.scalars(query.limit(PAGE)).all()
     users = db.session.scalars(sa.select(User).order_by(User.email)).all()
     return render_template("staff/audit.html", events=events, actions=ACTIONS, users=users,
-                           action=action, user_id=user_id, day=request.args.get("day", ""))
+                           action=action, user_id=user_id, day=request.args.get("day", ""),
+                           people={u.id: u for u in users}, roles=ROLES,
+                           therapists={t.id: t.name for t in queries.therapists()})
 
 
 def _day(value: str):
