@@ -17,7 +17,6 @@ from ..extensions import db
 from ..forms import options
 from . import accounts, queries, second_factor
 from .auth import role_required
-from . import queries
 from .models import ADMIN, ROLES, THERAPIST, User
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
