@@ -1,0 +1,70 @@
+"""The pages people meet, on a small phone (320 px wide) and a common one (390 px): nothing
+scrolls sideways (WCAG reflow), and axe finds nothing serious. Clients' pages and the
+staff's, each reached as its person would reach it."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from intake import links
+from intake.intakes.services import submit
+from intake.scheduling.services import next_open_times
+from tests.browser.test_staff_journey import sign_in
+from tests.helpers import GOOD_ANSWERS, axe_violations, book_directly, maya
+
+WIDTHS = (320, 390)
+
+
+def fits(page, width: int, name: str) -> None:
+    """Assert the page is no wider than the screen, and (at 390 px) has no serious axe
+    finding."""
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    culprits = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > width + 1)
+        .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(
+            e.getBoundingClientRect().right))""", width)
+    assert wide <= width, (name, width, wide, culprits)
+    if width == 390:
+        assert axe_violations(page) == [], (name, axe_violations(page))
+
+
+def test_client_and_staff_pages_fit_a_small_phone(live_server, open_context, demo, make_user,
+                                                  app):
+    booked = book_directly("maya-chen", email="booked@client.example")
+    answers = {**GOOD_ANSWERS, "consent_contact": True, "consent_privacy": True,
+               "email": "choosing@client.example"}
+    choosing = submit(answers, "no")
+    slot = next_open_times(maya(), booked.starts_at, 1)[0]
+    with app.test_request_context():
+        manage = links.manage_url(booked, external=False)
+        again = urlsplit(links.rebook_url(choosing.id)).path
+    reference = choosing.reference
+    client_pages = [
+        "/", "/intake", "/help-now", again,
+        f"/intake/{reference}/times/maya-chen",
+        f"/intake/{reference}/book/maya-chen?start={slot.starts_at.isoformat().replace('+', '%2B')}",
+        f"/intake/{reference}/waitlist?with=maya-chen",
+        manage, f"{manage}/reschedule",
+    ]
+    desk, admin = make_user("front_desk"), make_user("admin")
+    desk_pages = ["/staff/", f"/staff/appointments/{booked.id}",
+                  f"/staff/intakes/{booked.intake_id}", "/staff/waitlist?therapist=maya-chen",
+                  "/staff/week", "/staff/schedule?therapist=maya-chen"]
+    admin_pages = ["/staff/admin/accounts", "/staff/admin/audit", "/staff/therapists",
+                   "/staff/therapists/maya-chen", "/staff/therapists/maya-chen/hours",
+                   "/staff/therapists/maya-chen/time-off"]
+    for width in WIDTHS:
+        context = open_context(viewport={"width": width, "height": 740}, is_mobile=True,
+                               has_touch=True)
+        page = context.new_page()
+        for path in client_pages:
+            page.goto(f"{live_server}{path}")
+            fits(page, width, path)
+        for user, pages in ((desk, desk_pages), (admin, admin_pages)):
+            staff = open_context(viewport={"width": width, "height": 740}, is_mobile=True,
+                                 has_touch=True).new_page()
+            sign_in(staff, live_server, user.email)
+            staff.wait_for_url(f"{live_server}/staff/**")
+            for path in pages:
+                staff.goto(f"{live_server}{path}")
+                fits(staff, width, path)
