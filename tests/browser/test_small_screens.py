@@ -39,10 +39,11 @@ def test_client_and_staff_pages_fit_a_small_phone(live_server, open_context, dem
         manage = links.manage_url(booked, external=False)
         again = urlsplit(links.rebook_url(choosing.id)).path
     reference = choosing.reference
+    start = slot.starts_at.isoformat().replace("+", "%2B")
     client_pages = [
         "/", "/intake", "/help-now", again,
         f"/intake/{reference}/times/maya-chen",
-        f"/intake/{reference}/book/maya-chen?start={slot.starts_at.isoformat().replace('+', '%2B')}",
+        f"/intake/{reference}/book/maya-chen?start={start}",
         f"/intake/{reference}/waitlist?with=maya-chen",
         manage, f"{manage}/reschedule",
     ]
