@@ -50,6 +50,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "DATABASE_BUSY_SECONDS": _int(env.get("DATABASE_BUSY_SECONDS"), 15),
         "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "PRACTICE_NAME": env.get("PRACTICE_NAME") or "Harbor Light Counselling",
+        # The practice's own look: a logo on this site (a path such as /static/logo.png) and an
+        # accent colour (#rrggbb; darkened as needed so white text on it stays readable).
+        "PRACTICE_LOGO": env.get("PRACTICE_LOGO") or "",
+        "PRACTICE_ACCENT": env.get("PRACTICE_ACCENT") or "#2f5d62",
         "PRACTICE_PHONE": env.get("PRACTICE_PHONE") or "+1 555 010 2040",
         "PRACTICE_TIMEZONE": env.get("PRACTICE_TIMEZONE") or "America/New_York",
         "PRACTICE_ADDRESS": (env.get("PRACTICE_ADDRESS")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +33,31 @@ COMMON_ZONES = {
     "Australia/Sydney": "Eastern Australia time (Sydney)",
     "UTC": "UTC",
 }
+
+
+DEFAULT_ACCENT = "#2f5d62"
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    """Return the relative luminance of an sRGB colour (WCAG 2)."""
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def accent_colours(wanted: str) -> dict[str, str]:
+    """Return the practice's accent ("accent", darkened until white text on it has a contrast
+    of at least 4.5:1) and a pale tint of it ("soft"), from `#rrggbb` (the default accent for
+    anything else)."""
+    value = wanted if re.fullmatch(r"#[0-9a-fA-F]{6}", wanted or "") else DEFAULT_ACCENT
+    rgb = tuple(int(value[i:i + 2], 16) for i in (1, 3, 5))
+    while 1.05 / (_luminance(rgb) + 0.05) < 4.5:
+        rgb = tuple(int(c * 0.9) for c in rgb)
+    soft = tuple(round(c + (255 - c) * 0.88) for c in rgb)
+    return {"accent": "#{:02x}{:02x}{:02x}".format(*rgb),
+            "soft": "#{:02x}{:02x}{:02x}".format(*soft)}
 
 
 def zone_or(wanted: str | None, fallback: str) -> str:
@@ -110,6 +136,9 @@ def register(app: Flask) -> None:
         return {
             "practice_name": cfg["PRACTICE_NAME"],
             "practice_phone": cfg["PRACTICE_PHONE"],
+            "practice_logo": cfg["PRACTICE_LOGO"] if cfg["PRACTICE_LOGO"].startswith("/")
+            and not cfg["PRACTICE_LOGO"].startswith("//") else "",
+            "practice_accent": accent_colours(cfg["PRACTICE_ACCENT"])["accent"],
             "practice_hours": cfg["PRACTICE_HOURS"],
             "callback_within": cfg["CALLBACK_WITHIN"],
             "practice_phone_href": "tel:" + "".join(

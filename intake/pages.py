@@ -1,10 +1,11 @@
 """The practice's public pages: the start page, privacy notice and crisis help."""
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, session
+from flask import Blueprint, Response, current_app, render_template, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
+from .formatting import accent_colours
 from .health import mail_health
 
 bp = Blueprint("pages", __name__)
@@ -19,6 +20,16 @@ def _same_for_everyone(template: str) -> str:
     if template not in rendered:
         rendered[template] = render_template(template)
     return rendered[template]
+
+
+@bp.get("/practice.css")
+def practice_css():
+    """Return the practice's own colours as CSS variables, over the stylesheet's (a file of
+    this site, as the content security policy asks)."""
+    colours = accent_colours(current_app.config["PRACTICE_ACCENT"])
+    body = f":root {{ --accent: {colours['accent']}; --accent-soft: {colours['soft']}; }}\n"
+    return Response(body, mimetype="text/css",
+                    headers={"Cache-Control": "public, max-age=3600"})
 
 
 @bp.get("/")
