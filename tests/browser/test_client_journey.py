@@ -116,7 +116,8 @@ def test_with_htmx_the_journey_swaps_steps_in_place_and_books(
     expect(page.locator(".zone-note")).to_have_text("Times in Central European Time (Paris).")
     first_week = page.locator("#week-title").inner_text()
     page.evaluate("window.__samePage = 'times'")
-    page.get_by_role("link", name="Next week →").click()
+    page.get_by_role("link", name="Next week →").focus()
+    page.keyboard.press("Enter")  # the keyboard alone
     expect(page.locator("#week-title")).not_to_have_text(first_week)
     assert page.evaluate("window.__samePage") == "times"  # htmx swapped the week
     assert "week=" in page.url  # and the address follows
@@ -231,6 +232,10 @@ def test_without_javascript_the_same_journey_works_with_plain_posts(
     page.goto(times)
     page.get_by_role("link", name="Next week →").click()
     assert "week=" in page.url
+    # Another tab, opened on another time before this one is booked.
+    other_tab = context.new_page()
+    other_tab.goto(live_server + page.locator("a.slot").nth(1).get_attribute("href"))
+    expect(other_tab.get_by_role("heading", name="Check and book")).to_be_visible()
     page.locator("a.slot").first.click()
     page.get_by_role("button", name="Book this time").click()
     expect(page.get_by_role("heading", name=re.compile("You're booked|Your time is held"))) \
@@ -247,6 +252,14 @@ def test_without_javascript_the_same_journey_works_with_plain_posts(
     check_a11y_static(page, "no-js booked")
     page.get_by_role("link", name="See, move or cancel your appointment").click()
     expect(page.get_by_role("heading", name="Your appointment")).to_be_visible()
+    # The other tab's booking is refused kindly: it shows the one already made.
+    other_tab.get_by_role("button", name="Book this time").click()
+    expect(other_tab.get_by_role("heading", name=re.compile("You're booked|Your time is held"))) \
+        .to_be_visible()
+    expect(other_tab.get_by_role("link", name="View or change it")).to_be_visible()
+    check_a11y_static(other_tab, "no-js second booking refused")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
 
 
 def check_a11y_static(page, name):

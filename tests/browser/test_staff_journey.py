@@ -69,7 +69,8 @@ def test_front_desk_confirms_in_place_and_both_get_sequence_plus_one(
     page.evaluate("window.__samePage = true")
     expect(page.locator("#queue-count")).to_have_text("2")
     row = page.locator(f"#request-{held.id}")
-    row.get_by_role("button", name="Confirm").click()
+    row.get_by_role("button", name="Confirm").focus()
+    page.keyboard.press("Enter")  # the keyboard alone
     done = page.get_by_text("Confirmed. Updated invites are on their way.")
     expect(done).to_be_visible()
     expect(done).to_be_focused()  # the keyboard stays where the person was
@@ -97,6 +98,18 @@ def test_front_desk_confirms_in_place_and_both_get_sequence_plus_one(
         event = Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
         assert part.get_param("method") == method
         assert event["SEQUENCE"] == 1
+
+    # A request confirmed from its own page, with the keyboard alone.
+    waiting = book_directly("camille-laurent", modality="cft", kind="individual",
+                            partner_name=None, concerns=["shame"], email="c@client.example")
+    page.goto(f"{live_server}/staff/appointments/{waiting.id}")
+    expect(page.get_by_text("Waiting for confirmation: the time is held until")).to_be_visible()
+    check(page, "appointment waiting")
+    page.get_by_role("button", name="Confirm this request").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Confirmed. Updated invites are on their way.")).to_be_visible()
+    expect(page.locator("dd", has_text="Confirmed")).to_be_visible()
+    assert page.url.endswith(f"/staff/appointments/{waiting.id}")
 
     # Every staff page passes axe.
     page.get_by_role("link", name="Search").click()
