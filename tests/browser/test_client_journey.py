@@ -110,6 +110,7 @@ def test_with_htmx_the_journey_swaps_steps_in_place_and_books(
     picker.select_option("America/Chicago")
     expect(page.locator(".zone-note")).to_have_text("Times in Central Time (Chicago).")
     assert "tz=America%2FChicago" in page.url
+    page.wait_for_load_state("load")  # the new page's script is listening
     picker = page.get_by_label("Times are shown in")
     picker.dispatch_event("pointerdown")
     picker.select_option("Europe/Paris")
