@@ -262,8 +262,8 @@ def kind_refusal(response: requests.Response) -> bool:
 
 def book(browser: Browser, visit: Visit, barrier: threading.Barrier | None = None):
     """Walk the real pages as a person: the intake's four steps, the match page, the
-    therapist's week, the review page and the booking. Return ("booked", uid) or (why not,
-    None)."""
+    therapist's week at the day of the time, the review page and the booking. Return
+    ("booked", uid) or (why not, None)."""
     page = browser.send("GET /intake", "GET", "/intake")
     assert page.status_code == 200, page.text
     form = {**hidden_fields(page.text), **visit.answers(), "nav": "next"}
@@ -282,7 +282,8 @@ def book(browser: Browser, visit: Visit, barrier: threading.Barrier | None = Non
     local_day = visit.starts_at.astimezone(zone).date()
     monday = local_day - timedelta(days=local_day.weekday())
     week = browser.send("GET times", "GET", f"/intake/{reference}/times/{visit.slug}",
-                        params={"week": monday.isoformat(), "tz": visit.zone})
+                        params={"week": monday.isoformat(), "day": local_day.isoformat(),
+                                "tz": visit.zone})
     assert week.status_code == 200, week.text
     offered = [link for link in slot_links(week.text)
                if datetime.fromisoformat(parse_qs(urlsplit(link).query)["start"][0])

@@ -3,6 +3,7 @@ bookings of one email address and of one connection."""
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 import pytest
@@ -21,6 +22,8 @@ def review(client, reference, index=0, slug="sam-whitaker"):
     """Open the review page of one of the times offered on `slug`'s times page."""
     page = client.get(f"/intake/{reference}/times/{slug}")
     links = slot_links(page.text)
+    for day in re.findall(r'<a href="([^"]+&amp;day=[^"]+)"', page.text)[1:]:
+        links += slot_links(client.get(unescape(day)).text)  # the week's other days
     answer = client.get(links[index])
     assert answer.status_code == 200, answer.text
     return answer
