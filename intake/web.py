@@ -23,7 +23,7 @@ from .cli import register
 from .database import install_idle_ping, install_sqlite_locking, keep_sqlite_private
 from .extensions import csrf, db, limiter, mail, migrate
 from .forms import zone_options
-from .htmx import is_htmx
+from .htmx import is_htmx, is_poll
 from .intakes import views as intakes
 from .mail.views import bp as mail_bp
 from .pages import bp as pages_bp
@@ -150,6 +150,8 @@ def _http_error(error: HTTPException):
     """
     if error.code is None or error.code < 400:
         return error
+    if is_poll():  # a page part refreshing itself: leave it as it is, and it asks again
+        return "", 204
     if is_htmx():
         body = render_template("errors/_message.html", error=error)
         return body, error.code, {"HX-Retarget": "#main", "HX-Reswap": "innerHTML"}
@@ -195,6 +197,8 @@ def _database_unavailable(error: Exception):
     current_app.logger.warning("database unavailable on %s: %s: %s", request.endpoint,
                                type(cause).__name__, str(cause).strip().split("\n")[0])
     _rollback()
+    if is_poll():
+        return "", 204
     response = None
     resume = _resume_unsaved(request.endpoint)
     if resume is not None:

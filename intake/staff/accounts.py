@@ -148,11 +148,12 @@ def _limits() -> tuple[timedelta, timedelta]:
             timedelta(hours=cfg["SESSION_MAX_HOURS"]))
 
 
-def load_session(token: str, now: datetime | None = None) -> User | None:
+def load_session(token: str, now: datetime | None = None, touch: bool = True) -> User | None:
     """Return the user of a live session, or None (ending it when it has timed out).
 
     A session lives while it is not ended, its account is active, it was used within the idle
-    limit and it began within the absolute limit.
+    limit and it began within the absolute limit. Without `touch` (a page part refreshing
+    itself, not the person) the use is not counted against the idle limit.
     """
     if not token or len(token) > 100:
         return None
@@ -166,7 +167,7 @@ def load_session(token: str, now: datetime | None = None) -> User | None:
         with unit_of_work() as session:
             session.get(StaffSession, row.id).ended_at = now
         return None
-    if now - row.last_seen_at > SEEN_EVERY:
+    if touch and now - row.last_seen_at > SEEN_EVERY:
         with unit_of_work() as session:
             session.get(StaffSession, row.id).last_seen_at = now
         user = db.session.get(User, user.id)

@@ -15,7 +15,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
 from limits import parse_many
 from wtforms import EmailField, PasswordField, StringField
@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length
 from ..audit import client_address
 from ..clock import now_utc
 from ..extensions import address_key, limiter, login_manager
+from ..htmx import is_htmx, is_poll
 from ..redirects import same_site
 from . import accounts, second_factor
 
@@ -76,7 +77,16 @@ def init_login(app) -> None:
 
     @login_manager.user_loader
     def load(token: str):
-        return accounts.load_session(token)
+        return accounts.load_session(token, touch=not is_poll())
+
+    @login_manager.unauthorized_handler
+    def sign_in_first():
+        """Send someone signed out to the sign-in page; a page part asking for itself in the
+        background takes the whole page there (what it showed is not left on the screen)."""
+        if is_htmx():
+            return "", 204, {"HX-Redirect": url_for("auth.login")}
+        flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 def role_required(*roles: str):

@@ -79,8 +79,12 @@ def home():
 @role_required(*DESK)
 def urgent():
     """Return the urgent intakes panel alone (the dashboard asks for it every minute), with
-    the tab's title carrying their number."""
-    return render_template("staff/_urgent.html", urgent=queries.urgent_intakes())
+    the tab's title carrying their number; 204 (nothing to swap, so nobody's focus or typing is
+    disturbed) while the ones waiting are those the page already shows."""
+    waiting = queries.urgent_intakes()
+    if request.args.get("seen") == ",".join(str(i.id) for i in waiting):
+        return "", 204
+    return render_template("staff/_urgent.html", urgent=waiting)
 
 
 def _counts() -> str:

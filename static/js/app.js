@@ -100,8 +100,12 @@
   });
 
   // A request that never reached the server is said out loud, not swallowed.
-  document.addEventListener("htmx:sendError", function () {
+  // (A part of the page refreshing itself shows it without taking the focus.)
+  document.addEventListener("htmx:sendError", function (event) {
     var note = document.getElementById("connection-note");
-    if (note) { note.hidden = false; note.focus && note.focus(); }
+    if (!note) return;
+    note.hidden = false;
+    var background = event.detail && event.detail.elt && event.detail.elt.id === "urgent-panel";
+    if (!background && note.focus) note.focus();
   });
 })();
