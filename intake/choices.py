@@ -77,7 +77,7 @@ LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portu
 TIMES = {
     "morning": "Mornings (before noon)",
     "afternoon": "Afternoons (noon to 5 pm)",
-    "evening": "Evenings (after 5 pm)",
+    "evening": "Evenings (from 5 pm)",
     "weekday": "Weekdays",
     "weekend": "Weekends",
 }

@@ -126,7 +126,7 @@ def load_demo(now: datetime) -> int:
             hours = values.pop("hours")
             online = TELEHEALTH in spec["formats"]
             therapist = Therapist(email=f"{spec['slug'].replace('-', '.')}@practice.example",
-                                  office="22 Harbor Street, Suite 4" if IN_PERSON in
+                                  office="22 Harbor Street, Suite 4, Portland, ME" if IN_PERSON in
                                   spec["formats"] else "",
                                   video_room=f"https://video.practice.example/room/{spec['slug']}"
                                   if online else "", **values)

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
+from .redirects import same_site
+
 # The zones most clients of a US practice are in, with the names people use for them, first in
 # the picker; every other zone follows by its place.
 COMMON_ZONES = {
@@ -136,8 +138,7 @@ def register(app: Flask) -> None:
         return {
             "practice_name": cfg["PRACTICE_NAME"],
             "practice_phone": cfg["PRACTICE_PHONE"],
-            "practice_logo": cfg["PRACTICE_LOGO"] if cfg["PRACTICE_LOGO"].startswith("/")
-            and not cfg["PRACTICE_LOGO"].startswith("//") else "",
+            "practice_logo": same_site(cfg["PRACTICE_LOGO"]) or "",
             "practice_accent": accent_colours(cfg["PRACTICE_ACCENT"])["accent"],
             "practice_hours": cfg["PRACTICE_HOURS"],
             "callback_within": cfg["CALLBACK_WITHIN"],

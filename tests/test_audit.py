@@ -72,6 +72,8 @@ def test_admins_filter_the_trail(client, make_user, demo):
     assert page.text.count("Failed sign-in") == 2  # the row and the filter's option
     by_person = client.get(f"/staff/admin/audit?user={admin.id}")
     assert "Signed in" in by_person.text and "Failed sign-in</td>" not in by_person.text
+    for odd in ("²", "9" * 40, "-1", " 1"):  # no person: everyone's events, never an error
+        assert client.get("/staff/admin/audit", query_string={"user": odd}).status_code == 200
 
 
 @pytest.mark.usefixtures("with_csrf")

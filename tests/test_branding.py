@@ -65,3 +65,8 @@ def test_emails_have_the_practices_header_and_a_real_button(branded, app, demo, 
               rf'style="display:inline-block;padding:12px 20px;background:{accent}')
     assert re.search(button, html)
     assert "/manage/" in message.get_body(("plain",)).get_content()  # still plain text too
+
+
+def test_a_logo_path_browsers_read_as_another_host_is_not_shown(settings, client):
+    settings["PRACTICE_LOGO"] = "/\\evil.example/logo.png"
+    assert "evil.example" not in client.get("/").text

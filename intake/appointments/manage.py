@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -9,6 +10,7 @@ from flask_wtf import FlaskForm
 
 from .. import links
 from ..calendars.invites import build_calendar_file, calendar_links
+from ..choices import FORMATS, TELEHEALTH
 from ..clock import now_utc
 from ..extensions import db
 from ..forms import parse_start
@@ -42,8 +44,13 @@ def _problem_page(problem: str, appointment: Appointment | None):
 
 def calendar_choices(appointment: Appointment, token: str | None = None) -> dict[str, str]:
     """Return where the client can add the appointment: Google's and Outlook's filled-in "new
-    event" pages ("google", "outlook") and the .ics file ("ics") behind the manage link."""
+    event" pages ("google", "outlook"; never with the video room's address) and the .ics file
+    ("ics") behind the manage link."""
     data = services.invite_data(appointment, f"Consultation with {appointment.therapist.name}")
+    if data.conference:  # the video room stays out of other companies' addresses and logs
+        data = replace(data, conference="", location=f"{FORMATS[TELEHEALTH]}: the link is in "
+                       "your email", description=data.description.replace(
+                           f"Join the video consultation: {data.conference}\n", ""))
     return {**calendar_links(data), "ics": url_for(
         "manage.calendar_file", token=token or links.manage_token(appointment))}
 

@@ -82,7 +82,8 @@ def times(reference: str, slug: str):
 
     context = {
         "intake": intake, "therapist": therapist, "zone": zone, "week": week,
-        "day": one_day(week, zone, request.args.get("day")), "day_href": day_href,
+        "day": one_day(week, zone, request.args.get("day"),
+                       set(intake.preferred_times or ())), "day_href": day_href,
         "week_href": lambda d: url_for("appointments.times", reference=reference, slug=slug,
                                        week=d.isoformat(), tz=zone),
         "slot_href": review_links(reference, slug, zone),
@@ -156,14 +157,18 @@ def book(reference: str, slug: str):
     form = BookingForm()
     starts_at = parse_start(form.start.data)
     if not form.validate_on_submit() or starts_at is None:
+        what = "how you'd like to meet" if form.how.errors else "the time you chose"
         return _unavailable(intake, therapist, zone,
-                            "We couldn't read the time you chose. Please pick it again.", 422)
+                            f"We couldn't read {what}. Please pick it again.", 422)
     current = services.current_booking(intake.id, now_utc())
     if current is not None and current.idempotency_key != form.key.data:
         return booked_instead(intake, 409)
     try:
         booked = services.book(intake, therapist, starts_at, form.key.data,
-                               how=form.how.data or None)
+                               how=form.how.data or None, replace=False)
+    except services.AlreadyBooked as exc:
+        return (booked_instead(intake, 409)
+                or _unavailable(intake, therapist, zone, exc.message, 409))
     except services.TimeTaken as exc:
         return _unavailable(intake, therapist, zone, exc.message, 409)
     except services.TooManyBookings as exc:

@@ -24,7 +24,7 @@ from ..extensions import limiter
 from ..formatting import zone_or
 from ..htmx import is_htmx
 from ..scheduling.services import upcoming_times
-from ..scheduling.weeks import preferred_first
+from ..scheduling.weeks import preferred_first, wished
 from . import services
 from .access import intake_or_404, remember, support_instead
 from .forms import IntakeForm, UrgentContactForm
@@ -181,8 +181,11 @@ def match(reference: str):
     upcoming = upcoming_times([therapist for therapist, _ in matched], now)
     wishes = set(intake.preferred_times or ())
     own_zone = intake.timezone or "UTC"
-    found = [(therapist, match, preferred_first(upcoming[therapist.id], wishes, own_zone, 3))
-             for therapist, match in matched]
+    found = []
+    for therapist, match in matched:
+        shown = preferred_first(upcoming[therapist.id], wishes, own_zone, 3)
+        found.append((therapist, match, shown,
+                      bool(shown) and bool(wishes) and wished(shown[0], wishes, own_zone)))
     return render_template("intakes/match.html", intake=intake, found=found,
                            zone=zone_or(request.args.get("tz"), own_zone))
 

@@ -84,19 +84,23 @@ def week_of(slots: list[Slot], zone: str, monday: date, now: datetime,
     }
 
 
-def one_day(week: dict, zone: str, asked: str | None) -> dict:
+def one_day(week: dict, zone: str, asked: str | None,
+            wishes: frozenset[str] | set[str] = frozenset()) -> dict:
     """Return one day of a week (see `week_of`) for a small screen: "strip", the days that
-    have open times with how many each; "chosen", the day asked for (`YYYY-MM-DD`) when it has
-    times, else the first that has; and "groups", that day's times as (part of the day,
-    times) for the parts that have any."""
-    strip = [(day, len(slots)) for day, slots in week["days"] if slots]
+    have open times with how many each and whether any is at the times the person asked for
+    (`wishes`, see `wished`); "chosen", the day asked for (`YYYY-MM-DD`) when it has times,
+    else the first with a time asked for, else the first that has any; and "groups", that
+    day's times as (part of the day, times) for the parts that have any."""
+    strip = [(day, len(slots), bool(wishes) and any(wished(s, wishes, zone) for s in slots))
+             for day, slots in week["days"] if slots]
     by_day = dict(week["days"])
     try:
         chosen = date.fromisoformat(asked) if asked else None
     except ValueError:
         chosen = None
     if not by_day.get(chosen):
-        chosen = strip[0][0] if strip else None
+        suiting = [day for day, _, fits in strip if fits]
+        chosen = (suiting or [day for day, _, _ in strip] or [None])[0]
     tz = ZoneInfo(zone)
     groups: dict[str, list[Slot]] = {part: [] for part in PARTS}
     for slot in by_day.get(chosen, ()):

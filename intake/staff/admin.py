@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -44,7 +45,8 @@ class AccountForm(FlaskForm):
 
     def therapist(self) -> int | None:
         """Return the chosen therapist id, or None."""
-        return int(self.therapist_id.data) if (self.therapist_id.data or "").isdigit() else None
+        return (int(self.therapist_id.data)
+                if re.fullmatch(r"[0-9]{1,9}", self.therapist_id.data or "") else None)
 
 
 @bp.route("/accounts", methods=["GET", "POST"])
@@ -107,7 +109,7 @@ def audit_page():
     if action in ACTIONS:
         query = query.where(AuditEvent.action == action)
     user_id = request.args.get("user", "")
-    if user_id.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", user_id):
         query = query.where(AuditEvent.user_id == int(user_id))
     day = _day(request.args.get("day", ""))
     if day:

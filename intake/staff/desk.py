@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -225,7 +226,7 @@ def appointment(appointment_id: int):
                            emails=queries.emails_for(appointment_id), options=options,
                            offered=queries.open_proposal(appointment_id),
                            location=appointments.location_of(record),
-                           zone=record.therapist.timezone, form=FlaskForm())
+                           zone=current_app.config["PRACTICE_TIMEZONE"], form=FlaskForm())
 
 
 @bp.post("/emails/<int:message_id>/retry")

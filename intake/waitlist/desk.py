@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
@@ -49,7 +49,8 @@ def show():
              for entry, offers in places if entry.status == WAITING}
     return render_template("staff/waitlist.html", therapist=therapist, therapists=everyone,
                            places=places, times=times, now=now, form=OfferForm(),
-                           zone=therapist.timezone, suits=services.suits)
+                           zone=current_app.config["PRACTICE_TIMEZONE"],
+                           suits=services.suits)
 
 
 @bp.post("/<int:entry_id>/offer")

@@ -89,6 +89,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document, false);
+    // After a plain form's post, the outcome it came back with takes the focus.
+    var flashes = document.getElementById("flashes");
+    if (flashes) flashes.focus({ preventScroll: false });
     document.querySelectorAll("select#timezone").forEach(function (s) {
       s.addEventListener("change", function () { s.dataset.touched = "1"; });
     });

@@ -124,3 +124,16 @@ def test_one_connection_books_so_many_times_a_day_and_failures_do_not_count(
     refused = book(browser, review(browser, reference))
     assert refused.status_code == 429
     assert statuses(reference) == []
+
+
+def test_two_tabs_sent_at_once_cannot_both_book(client, demo, monkeypatch):
+    reference = fill_intake(client)
+    first, second = review(client, reference), review(client, reference, index=1)
+    assert book(client, first).status_code == 303
+    # As if the second passed the page's own check before the first was committed: the
+    # booking itself refuses it, under the lock of the one already held.
+    monkeypatch.setattr(services, "current_booking", lambda *args: None)
+    refused = book(client, second)
+    assert refused.status_code == 409
+    assert "You already have a consultation booked" in unescape(refused.text)
+    assert statuses(reference) == ["held"]

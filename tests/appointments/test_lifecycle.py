@@ -690,7 +690,7 @@ def test_both_invites_say_who_when_where_and_nothing_about_why(app, demo, clock)
 def test_in_person_meetings_are_at_the_therapists_office_or_the_practice(app, demo):
     at_office = book_directly("maya-chen", format="in_person")
     assert at_office.format == "in_person"
-    assert services.location_of(at_office) == "22 Harbor Street, Suite 4"
+    assert services.location_of(at_office) == "22 Harbor Street, Suite 4, Portland, ME"
     at_office.therapist.office = ""
     assert services.location_of(at_office) == app.config["PRACTICE_ADDRESS"]
     db.session.rollback()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
+from urllib.parse import unquote, unquote_plus
 
 import sqlalchemy as sa
 import vobject
@@ -57,7 +59,14 @@ def test_the_room_comes_with_confirmation_and_goes_with_cancellation(app, demo, 
         manage = links.manage_url(db.session.get(Appointment, held.id), external=False)
         feed = f"/feeds/{feeds.rotate(held.therapist_id, None)}.ics"
     browser = app.test_client()
-    assert f'href="{SAM_ROOM}"' in browser.get(manage).text
+    page = browser.get(manage).text
+    assert f'href="{SAM_ROOM}"' in page
+    # The add-to-calendar links to other companies carry no room: the email and page do.
+    google = re.search(r'href="(https://calendar\.google\.com[^"]+)"', page).group(1)
+    outlook = re.search(r'href="(https://outlook\.live\.com[^"]+)"', page).group(1)
+    for link in (google, outlook):
+        assert "video.practice.example" not in unquote(unescape(link)), link
+        assert "the link is in your email" in unquote_plus(unescape(link))
     (entry,) = Calendar.from_ical(browser.get(feed).data).walk("VEVENT")
     assert str(entry["LOCATION"]) == SAM_ROOM == str(entry["CONFERENCE"])
 
@@ -116,7 +125,7 @@ def test_in_person_consultations_keep_the_office_and_get_no_room(app, demo, smtp
     appointment = book_directly("maya-chen", format="in_person")
     event = invites(smtp, "alex@client.example")[-1]
     assert appointment.status == "confirmed" and "CONFERENCE" not in event
-    assert str(event["LOCATION"]) == "22 Harbor Street, Suite 4"
+    assert str(event["LOCATION"]) == "22 Harbor Street, Suite 4, Portland, ME"
     assert db.session.get(Appointment, appointment.id).video_room == ""
 
 

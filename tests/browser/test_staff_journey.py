@@ -78,7 +78,7 @@ def test_front_desk_confirms_in_place_and_both_get_sequence_plus_one(
     assert page.evaluate("window.__samePage") is True  # done in place, with the CSRF header
 
     other = page.locator(f"#request-{declined.id}")
-    other.get_by_text("Decline", exact=True).click()
+    other.locator("summary", has_text="Decline").click()
     other.get_by_label("A kind note to the client").fill("Daniel is fully booked this month.")
     other.get_by_role("button", name="Decline and tell the client").click()
     expect(page.get_by_text("Declined. The client has been told kindly")).to_be_visible()

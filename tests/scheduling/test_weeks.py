@@ -55,7 +55,7 @@ def test_a_day_of_the_week_is_chosen_and_its_times_grouped_by_part_of_the_day():
     now = datetime(2026, 11, 29, tzinfo=UTC)
     week = week_of(times, LONDON, date(2026, 11, 30), now, timedelta(days=30))
     first = one_day(week, LONDON, None)
-    assert first["strip"] == [(date(2026, 11, 30), 2), (date(2026, 12, 2), 4)]
+    assert first["strip"] == [(date(2026, 11, 30), 2, False), (date(2026, 12, 2), 4, False)]
     assert first["chosen"] == date(2026, 11, 30)
     assert first["groups"] == [("morning", [times[0]]), ("evening", [times[1]])]
     asked = one_day(week, LONDON, "2026-12-02")
@@ -63,6 +63,10 @@ def test_a_day_of_the_week_is_chosen_and_its_times_grouped_by_part_of_the_day():
                                ("evening", [times[5]])]
     for nothing_there in ("2026-12-01", "2027-01-01", "Wednesday", ""):
         assert one_day(week, LONDON, nothing_there)["chosen"] == date(2026, 11, 30)
+    # Asked for afternoons: the first day with an afternoon time is chosen, and marked.
+    afternoons = one_day(week, LONDON, None, {"afternoon"})
+    assert afternoons["chosen"] == date(2026, 12, 2)
+    assert [fits for _, _, fits in afternoons["strip"]] == [False, True]
     empty = one_day(week_of([], LONDON, date(2026, 11, 30), now, timedelta(days=30)), LONDON,
                     None)
     assert empty == {"strip": [], "chosen": None, "groups": []}

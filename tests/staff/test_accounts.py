@@ -218,3 +218,19 @@ def test_a_new_account_starts_with_the_least_access(app, make_user):
     roles = page.split('name="role"')[1].split("</select>")[0]
     assert re.findall(r'<option value="(\w+)"', roles) == ["therapist", "front_desk", "admin"]
     assert re.search(r'<option value="therapist" selected', roles)
+
+
+def test_the_dashboard_refreshing_itself_does_not_keep_a_session_awake(app, client, make_user,
+                                                                       clock):
+    user = make_user("front_desk")
+    sign_in(client, user.email)
+    start = clock.now()
+    poll = {"HX-Request": "true", "HX-Trigger": "urgent-panel"}
+    for minutes in (10, 20, 29):  # the panel asks for itself; nobody touches the page
+        clock.set(start + timedelta(minutes=minutes))
+        assert client.get("/staff/urgent", headers=poll).status_code == 200
+    clock.set(start + timedelta(minutes=31))
+    signed_out = client.get("/staff/urgent", headers=poll)
+    assert signed_out.status_code == 204  # the whole page goes to sign in, names and all
+    assert signed_out.headers["HX-Redirect"] == "/staff/login"
+    assert client.get("/staff/").status_code == 302

@@ -195,6 +195,10 @@ def test_urgent_intakes_stay_on_top_until_acknowledged(app, client, desk):
     assert 'hx-get="/staff/urgent" hx-trigger="every 60s"' in page.text
     panel = client.get("/staff/urgent", headers={"HX-Request": "true"}).text
     assert "<title>(1 urgent) Dashboard · " in panel and f'id="urgent-{urgent.id}"' in panel
+    # Asked with what it already shows, nothing is swapped: a keyboard stays where it was.
+    assert f'hx-vals=\'{{"seen": "{urgent.id}"}}\'' in page.text
+    same = client.get(f"/staff/urgent?seen={urgent.id}", headers={"HX-Request": "true"})
+    assert same.status_code == 204
     response = client.post(f"/staff/intakes/{urgent.id}/acknowledge",
                            data={"csrf_token": token(client)}, headers={"HX-Request": "true"})
     assert "Acknowledged" in response.text

@@ -32,11 +32,13 @@ from ..models import (
     holds_its_time,
 )
 from .lifecycle import (
+    ALREADY,
     BOOKED_ENOUGH,
     CALL_US,
     NOT_OFFERED,
     NOT_OPEN,
     TAKEN,
+    AlreadyBooked,
     NotAFit,
     TimeNotOpen,
     TimeTaken,
@@ -76,7 +78,7 @@ def meeting_format(intake: Intake, therapist: Therapist, chosen: str | None = No
 def book(
     intake: Intake, therapist: Therapist, starts_at: datetime, key: str,
     now: datetime | None = None, also: Callable[[Any, Appointment], None] | None = None,
-    how: str | None = None,
+    how: str | None = None, replace: bool = True,
 ) -> Booked:
     """Hold `starts_at` with `therapist` for the intake and queue both invites; return it.
 
@@ -101,6 +103,8 @@ def book(
             # Earlier ones are locked before the new one moves the therapist's schedule
             # version, in the order every other change takes them (no deadlock).
             earlier = [locked(session, i) for i in active_ahead(intake.id, now)]
+            if not replace and any(not _open_to_another(session, old.id) for old in earlier):
+                raise AlreadyBooked(ALREADY)
             if _booked_today(intake.email, now) >= current_app.config[
                     "BOOKINGS_PER_EMAIL_PER_DAY"]:
                 raise TooManyBookings(BOOKED_ENOUGH)
@@ -132,6 +136,13 @@ def active_ahead(intake_id: int, now: datetime) -> list[int]:
                                         holds_its_time(Appointment.status),
                                         Appointment.starts_at > now)
         .order_by(Appointment.id)))
+
+
+def _open_to_another(session, appointment_id: int) -> bool:
+    """Return True when the practice offered another time for the appointment (its request
+    may then be replaced by another choice)."""
+    return session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(
+        Proposal.appointment_id == appointment_id, Proposal.status == OPEN)) > 0
 
 
 def current_booking(intake_id: int, now: datetime) -> Appointment | None:

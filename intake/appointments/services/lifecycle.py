@@ -38,6 +38,7 @@ TOO_CLOSE = "It's too close to the appointment to change it here. Please call us
 CANCEL_OR_MOVE = "Choose whether to cancel or to find another time."
 NO_ROOM = ("{name} has no video room yet, so this online consultation can't be confirmed. Add "
            "the room on their profile, then confirm.")
+ALREADY = "You already have a consultation booked. You can see or change it on its page."
 BOOKED_ENOUGH = ("You've booked several consultations today with this email address. To change "
                  "your time again, please call us: we'll gladly help.")
 
@@ -56,6 +57,10 @@ class TimeNotOpen(BookingError):
 
 class NotAFit(BookingError):
     """The therapist does not offer what the intake asked for."""
+
+
+class AlreadyBooked(BookingError):
+    """The intake holds a consultation already, and this booking may not replace it."""
 
 
 class TooManyBookings(BookingError):
