@@ -551,8 +551,9 @@ def test_reminders_go_to_every_due_client_in_one_pass_and_never_after_the_start(
     discreet = book_directly("maya-chen", email="quiet@client.example", discreet=True)
     first = book_directly("maya-chen", email="first@client.example")
     second = book_directly("maya-chen", email="second@client.example")
-    # Three appointments an hour apart, three days ahead, the discreet client's first.
-    base = clock.now() + timedelta(days=3)
+    # Three appointments an hour apart, the discreet client's first, a day after all three
+    # (so no move lands on another's time, which the database refuses).
+    base = max(a.ends_at for a in (discreet, first, second)) + timedelta(days=1)
     for n, appointment in enumerate((discreet, first, second)):
         db.session.execute(sa.update(Appointment).where(Appointment.id == appointment.id).values(
             starts_at=base + timedelta(hours=n), ends_at=base + timedelta(hours=n, minutes=30)))
