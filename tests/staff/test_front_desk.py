@@ -12,6 +12,7 @@ from icalendar import Calendar
 from intake.appointments.models import Appointment, Proposal
 from intake.audit import AuditEvent
 from intake.extensions import db
+from intake.intakes import services as intakes_services
 from intake.intakes.models import Intake
 from intake.mail.delivery import deliver_due
 from intake.mail.models import OutboxMessage
@@ -20,6 +21,7 @@ from tests.helpers import (
     GOOD_ANSWERS,
     book_directly,
     book_first_time,
+    csrf_from,
     hidden_inputs,
     post_step,
     sign_in,
@@ -206,6 +208,22 @@ def test_urgent_intakes_stay_on_top_until_acknowledged(app, client, desk):
     assert f'id="urgent-{urgent.id}"' not in client.get("/staff/").text
     (event,) = audit_rows("acknowledge")
     assert event.user_id == desk.id and event.record_id == urgent.id
+
+
+def test_an_urgent_intakes_page_calls_back_in_one_press_and_acknowledges(app, client, desk):
+    public = app.test_client()
+    post_step(public, 0, {**GOOD_ANSWERS, "safety": "yes"})
+    urgent = db.session.scalar(sa.select(Intake))
+    intakes_services.add_urgent_contact(urgent, "Jo", "+1 312 555 0100")
+    page = unescape(client.get(f"/staff/intakes/{urgent.id}").text)
+    assert 'href="tel:+1 312 555 0100">Call Jo back: +1 312 555 0100</a>' in page
+    assert "Call back</dt><dd>Asked for, by Jo" in page and "Reminders welcome" not in page
+    assert "Acknowledge: I'm taking this on" in page
+    done = client.post(f"/staff/intakes/{urgent.id}/acknowledge",
+                       data={"csrf_token": csrf_from(page)})
+    assert done.status_code == 303
+    assert "Acknowledge: I'm taking this on" not in client.get(
+        f"/staff/intakes/{urgent.id}").text
 
 
 def test_viewing_an_intake_shows_the_answers_and_is_audited(client, desk, held):
