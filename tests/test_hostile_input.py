@@ -45,7 +45,7 @@ def test_hostile_query_values_never_break_a_public_page(app, client, demo):
         f"/intake/{reference}/times/{slug}": ["tz", "week"],
         f"/intake/{reference}/book/{slug}": ["start", "tz"],
         manage: ["tz", "week"],
-        f"{manage}/reschedule": ["week", "tz"],
+        f"{manage}/reschedule": ["week", "tz", "day"],
         f"/intake/{reference}/waitlist": ["with"],
         "/": ["tz"], "/intake": ["tz", "step"], "/help-now": ["tz"],
     }

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..forms import parse_start
 from ..htmx import is_htmx
 from ..scheduling.services import week_of_times
-from ..scheduling.weeks import monday_of
+from ..scheduling.weeks import monday_of, one_day
 from . import services
 from .models import ACTIVE_STATUSES, Appointment
 
@@ -137,6 +137,9 @@ def reschedule(token: str):
     context = {
         "week": week, "zone": zone, "appointment": appointment, "token": token,
         "therapist": appointment.therapist, "form": FlaskForm(),
+        "day": one_day(week, zone, request.args.get("day")),
+        "day_href": lambda d: url_for("manage.reschedule", token=token,
+                                      week=monday.isoformat(), day=d.isoformat()),
         "week_href": lambda d: url_for("manage.reschedule", token=token, week=d.isoformat()),
     }
     if is_htmx():
