@@ -60,6 +60,9 @@ class Appointment(db.Model):
         sa.Index("ix_appointment_therapist_changed", "therapist_id", "updated_at"),
         # The last day's bookings, for the daily booking caps.
         sa.Index("ix_appointment_created_at", "created_at"),
+        # An intake's consultations to come (the one it holds, shown on its pages), however
+        # long its history.
+        sa.Index("ix_appointment_intake_starts", "intake_id", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
