@@ -160,9 +160,6 @@ def book(reference: str, slug: str):
         what = "how you'd like to meet" if form.how.errors else "the time you chose"
         return _unavailable(intake, therapist, zone,
                             f"We couldn't read {what}. Please pick it again.", 422)
-    current = services.current_booking(intake.id, now_utc())
-    if current is not None and current.idempotency_key != form.key.data:
-        return booked_instead(intake, 409)
     try:
         booked = services.book(intake, therapist, starts_at, form.key.data,
                                how=form.how.data or None, replace=False)

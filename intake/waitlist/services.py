@@ -541,6 +541,7 @@ def waitlist_of(therapist: Therapist, now: datetime | None = None
     waiting for any therapist who matched), earliest first, each with the offers made to it,
     newest first. A few statements, whatever the length of the list."""
     now = now or now_utc()
+    candidate = candidate_for(therapist)
     entries = [e for e in db.session.scalars(
         sa.select(WaitlistEntry).options(joinedload(WaitlistEntry.intake))
         .where(WaitlistEntry.status.in_(ON_THE_LIST), WaitlistEntry.until > now,
@@ -548,7 +549,7 @@ def waitlist_of(therapist: Therapist, now: datetime | None = None
                       WaitlistEntry.therapist_id.is_(None)))
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id))
         if e.therapist_id == therapist.id
-        or passes_filters(candidate_for(therapist), wish_for(e.intake))]
+        or passes_filters(candidate, wish_for(e.intake))]
     offers: dict[int, list[WaitlistOffer]] = {e.id: [] for e in entries}
     if entries:
         for offer in db.session.scalars(
