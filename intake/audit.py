@@ -21,6 +21,8 @@ ACTIONS = {
     "logout": "Signed out",
     "view_intake": "Viewed intake",
     "acknowledge": "Acknowledged urgent intake",
+    "acknowledge_partner": "Took on a couple's partner",
+    "include_partner": "Added a couple's partner to the consultation",
     "confirm": "Confirmed appointment",
     "decline": "Declined appointment",
     "propose": "Proposed another time",

@@ -59,6 +59,17 @@ SAFETY_CHOICES = [
 ]
 RISK_ANSWERS = {"yes"}
 
+# A couple's partner, alone in their own intake: do they feel safe with the person they would
+# come with? Anything but a plain "no" is a reason to talk to them privately first.
+FEELS_SAFE_CHOICES = [
+    ("no", "No"),
+    ("yes", "Yes"),
+    ("unsure", "I'm not sure, or I'd rather talk about it with someone"),
+]
+PARTNER_RISK_ANSWERS = {"yes", "unsure"}
+COUPLE_CONCERNS = ("disconnection", "conflict", "defensiveness", "withdrawal", "intimacy",
+                   "repair", "attachment")
+
 KIND_CHOICES = [("individual", "Just me"), ("couple", "My partner and me")]
 
 TELEHEALTH = "telehealth"

@@ -106,6 +106,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "WAITLIST_MAX_DAYS": _int(env.get("WAITLIST_MAX_DAYS"), 90),
         "WAITLIST_OFFERS_AT_ONCE": _int(env.get("WAITLIST_OFFERS_AT_ONCE"), 3),
         "WAITLIST_NEXT_OFFERS_HOURS": _int(env.get("WAITLIST_NEXT_OFFERS_HOURS"), 6),
+        # A couple's partner has this many days to answer their own intake before the front
+        # desk is told; the quick-exit button on their private pages leaves for this site.
+        "PARTNER_INTAKE_DAYS": _int(env.get("PARTNER_INTAKE_DAYS"), 5),
+        "QUICK_EXIT_URL": env.get("QUICK_EXIT_URL") or "https://www.google.com/",
         "BOOKINGS_PER_EMAIL_PER_DAY": _int(env.get("BOOKINGS_PER_EMAIL_PER_DAY"), 3),
         "BOOKINGS_PER_ADDRESS_PER_DAY": (env.get("BOOKINGS_PER_ADDRESS_PER_DAY")
                                          or "10 per day"),

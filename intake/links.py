@@ -19,9 +19,12 @@ RESET = "password-reset"  # [staff user id, fingerprint of the password hash]
 WAITLIST_CONFIRM = "waitlist-confirm"  # a waitlist entry id: confirm joining the list
 WAITLIST_LEAVE = "waitlist-leave"  # a waitlist entry id: leave the list, from any of its emails
 WAITLIST_OFFER = "waitlist-offer"  # a waitlist offer id: book the freed time offered
+PARTNER_INTAKE = "partner-intake"  # a partner id: a couple's partner's own intake
+PARTNER_MANAGE = "partner-manage"  # [appointment id, link version]: the partner's own page
 DAY = 24 * 3600
 MAX_AGE = {REBOOK: 14 * DAY, INSTEAD: 7 * DAY, PROPOSAL: 7 * DAY, RESET: 30 * 60,
-           WAITLIST_CONFIRM: 7 * DAY, WAITLIST_LEAVE: 400 * DAY, WAITLIST_OFFER: 14 * DAY}
+           WAITLIST_CONFIRM: 7 * DAY, WAITLIST_LEAVE: 400 * DAY, WAITLIST_OFFER: 14 * DAY,
+           PARTNER_INTAKE: 30 * DAY}
 
 
 def _signer(purpose: str) -> URLSafeTimedSerializer:
@@ -35,7 +38,7 @@ def make(purpose: str, record_id: int | list[int]) -> str:
 
 
 def _max_age(purpose: str) -> int:
-    if purpose == MANAGE:
+    if purpose in (MANAGE, PARTNER_MANAGE):
         return current_app.config["MANAGE_LINK_DAYS"] * 24 * 3600
     return MAX_AGE[purpose]
 
@@ -62,14 +65,16 @@ def record_for(purpose: str, token: str, model):
     return db.session.get(model, record_id) if record_id else None
 
 
-def manage_token(appointment) -> str:
-    """Return the token of the client's manage link for the appointment's current version."""
-    return make(MANAGE, [appointment.id, appointment.link_version])
+def manage_token(appointment, *, partner: bool = False) -> str:
+    """Return the token of the client's manage link for the appointment's current version (the
+    partner's own link with `partner`: a couple's two people each have one)."""
+    return make(PARTNER_MANAGE if partner else MANAGE, [appointment.id, appointment.link_version])
 
 
-def read_manage(token: str) -> tuple[int, int] | None:
-    """Return (appointment id, link version) from a manage token, or None."""
-    value = _load(MANAGE, token)
+def read_manage(token: str, *, partner: bool = False) -> tuple[int, int] | None:
+    """Return (appointment id, link version) from a manage token (the partner's own with
+    `partner`), or None."""
+    value = _load(PARTNER_MANAGE if partner else MANAGE, token)
     if (isinstance(value, list) and len(value) == 2
             and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
         return value[0], value[1]
@@ -95,9 +100,16 @@ def instead_url(appointment_id: int, *, external: bool = True) -> str:
     return _url("intakes.instead", external, token=make(INSTEAD, appointment_id))
 
 
-def manage_url(appointment, *, external: bool = True, **values) -> str:
-    """Return the client's link to their own appointment page, for its current version."""
-    return _url("manage.show", external, token=manage_token(appointment), **values)
+def manage_url(appointment, *, external: bool = True, partner: bool = False, **values) -> str:
+    """Return the client's link to their own appointment page, for its current version (the
+    partner's own with `partner`)."""
+    return _url("manage.show", external, token=manage_token(appointment, partner=partner),
+                **values)
+
+
+def partner_intake_url(partner_id: int) -> str:
+    """Return the email link to a couple's partner's own intake."""
+    return _url("couples.answer", True, token=make(PARTNER_INTAKE, partner_id))
 
 
 def proposal_url(proposal_id: int) -> str:

@@ -3,6 +3,7 @@
 from .appointments.models import Appointment, Proposal
 from .audit import AuditEvent
 from .calendars.models import BusyInterval, ExternalCalendar
+from .couples.models import Partner
 from .health import WorkerJob
 from .intakes.models import Intake
 from .mail.models import OutboxMessage
@@ -13,6 +14,6 @@ from .waitlist.models import WaitlistEntry, WaitlistOffer
 
 __all__ = [
     "Appointment", "AuditEvent", "BusyInterval", "ExternalCalendar", "FreedTime", "Intake",
-    "OutboxMessage", "Proposal", "StaffSession", "Therapist", "TimeOff", "User",
+    "OutboxMessage", "Partner", "Proposal", "StaffSession", "Therapist", "TimeOff", "User",
     "WaitlistEntry", "WaitlistOffer", "WeeklyHours", "WorkerJob",
 ]

@@ -1,9 +1,10 @@
 """One pass of background work; the `worker` command runs it in a loop or once.
 
-A pass runs independent jobs: deliver due mail first, expire holds, queue reminders, read
-therapists' calendars (within a time budget), offer freed times to the waitlist, then deliver
-again what those jobs queued. A job that fails is logged with its traceback and recorded (see
-`health.py`), and never stops the others; the pass ends with a heartbeat.
+A pass runs independent jobs: deliver due mail first, expire holds, note couples' partners
+not heard from, queue reminders, read therapists' calendars (within a time budget), offer
+freed times to the waitlist, then deliver again what those jobs queued. A job that fails is
+logged with its traceback and recorded (see `health.py`), and never stops the others; the pass
+ends with a heartbeat.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from . import health
 from .appointments.services import expire_holds, send_join_reminders, send_reminders
 from .calendars.busy import sync_due
 from .clock import now_utc
+from .couples import services as couples
 from .extensions import db
 from .mail.delivery import deliver_due, worker_name
 from .waitlist import services as waitlist
@@ -65,6 +67,11 @@ def _waitlist() -> str:
     return f"waitlist: {offered} offered, {ended} ended" if ended or offered else ""
 
 
+def _partners() -> str:
+    lapsed = couples.lapse()
+    return f"partners: {lapsed} not heard from" if lapsed else ""
+
+
 def _calendars() -> str:
     read, failed = sync_due()
     return f"calendars: {read} read, {failed} failed" if read or failed else ""
@@ -81,6 +88,7 @@ def run_pass(should_stop: Callable[[], bool] = lambda: False) -> str:
     jobs: list[tuple[str, Callable[[], str]]] = [
         ("mail", lambda: _mail(should_stop)),
         ("holds", _holds),
+        ("partners", _partners),
         ("reminders", _reminders),
         ("calendars", _calendars),
         ("waitlist", _waitlist),

@@ -157,10 +157,13 @@ class Inbox:
     def __init__(self):
         self.envelopes = []
         self.refuse: int | None = None
+        self.unknown: set[str] = set()  # addresses refused for good, as a real server would
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refuse:
             return f"{self.refuse} Mailbox unavailable"
+        if address in self.unknown:
+            return "550 No such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

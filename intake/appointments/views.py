@@ -18,6 +18,7 @@ from flask import (
 
 from .. import links
 from ..clock import now_utc
+from ..couples.invitations import partner_of
 from ..extensions import db, limiter
 from ..formatting import zone_or
 from ..forms import parse_start
@@ -197,6 +198,7 @@ def booked(reference: str, uid: str):
     appointment = db.first_or_404(sa.select(Appointment).where(
         Appointment.uid == uid, Appointment.intake_id == intake.id))
     return render_template("appointments/booked.html", intake=intake, appointment=appointment,
+                           partner=partner_of(db.session, intake.id),
                            zone=appointment.client_timezone,
                            location=services.location_of(appointment),
                            manage_url=links.manage_url(appointment, external=False),

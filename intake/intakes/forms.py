@@ -191,6 +191,11 @@ class IntakeForm(FlaskForm):
         if index == 3 and self.phone.data and not PHONE.match(self.phone.data):
             self.phone.errors.append("Please give a phone number using digits, spaces and +.")
             ok = False
+        if (index == 3 and self.email.data and self.partner_email.data
+                and self.email.data.casefold() == self.partner_email.data.casefold()):
+            self.email.errors.append("That's the address you gave for your partner. Please give "
+                                     "your own: each of you hears from us privately.")
+            ok = False
         return ok
 
     def field_errors(self) -> dict[str, list[str]]:

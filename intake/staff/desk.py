@@ -22,8 +22,10 @@ from wtforms.validators import Length
 
 from ..appointments import services as appointments
 from ..appointments.models import Appointment
-from ..choices import CONCERNS_BY_KEY, FORMATS, LANGUAGES, MODALITIES, TIMES
+from ..choices import CONCERNS_BY_KEY, FEELS_SAFE_CHOICES, FORMATS, LANGUAGES, MODALITIES, TIMES
 from ..clock import now_utc
+from ..couples import services as couples
+from ..couples.models import Partner
 from ..extensions import db
 from ..forms import parse_start
 from ..health import mail_health
@@ -67,11 +69,13 @@ def home():
     soonest = upcoming_times(list({a.therapist for a in requests}), now, 8)
     options = {a.id: soonest[a.therapist_id] for a in requests}
     health = mail_health(now)
-    return render_template("staff/dashboard.html", urgent=queries.urgent_intakes(),
+    return render_template("staff/dashboard.html", **_urgent_items(),
+                           quiet=couples.not_heard_from(),
                            health=health, unattached=queries.failed_unattached_emails()
                            if health.failed_without_appointment else [],
                            changes=queries.change_requests(),
                            contacts=queries.contact_requests(), requests=requests,
+                           partners=couples.partners_of([a.intake_id for a in requests]),
                            options=options, now=now, decline_form=DeclineForm(),
                            propose_form=ProposeForm())
 
@@ -82,17 +86,26 @@ def urgent():
     """Return the urgent intakes panel alone (the dashboard asks for it every minute), with
     the tab's title carrying their number; 204 (nothing to swap, so nobody's focus or typing is
     disturbed) while the ones waiting are those the page already shows."""
-    waiting = queries.urgent_intakes()
-    if request.args.get("seen") == ",".join(str(i.id) for i in waiting):
+    items = _urgent_items()
+    if request.args.get("seen") == items["seen"]:
         return "", 204
-    return render_template("staff/_urgent.html", urgent=waiting)
+    return render_template("staff/_urgent.html", **items)
+
+
+def _urgent_items() -> dict:
+    """Return what the urgent panel shows: urgent intakes ("urgent"), couples' partners who
+    need a call first ("calls"), and the mark of both that its poll sends back ("seen")."""
+    urgent, calls = queries.urgent_intakes(), couples.needing_a_call()
+    seen = ",".join([str(i.id) for i in urgent] + [f"p{p.id}" for p in calls])
+    return {"urgent": urgent, "calls": calls, "seen": seen}
 
 
 def _counts() -> str:
     """Return the dashboard's panel counts as htmx out-of-band swaps, after a decision in
     place changed one of them."""
     return render_template("staff/_counts.html", counts={
-        "urgent-count": len(queries.urgent_intakes()),
+        "urgent-count": len(queries.urgent_intakes()) + len(couples.needing_a_call()),
+        "partners-count": len(couples.not_heard_from()),
         "changes-count": len(queries.change_requests()),
         "queue-count": len(queries.waiting_requests()),
         "contact-count": len(queries.contact_requests())})
@@ -202,15 +215,49 @@ def acknowledge(intake_id: int):
     return redirect(url_for("desk.home"), 303)
 
 
+@bp.post("/partners/<int:partner_id>/acknowledge")
+@role_required(*DESK)
+def acknowledge_partner(partner_id: int):
+    """Mark a couple's partner who needs a call, or was not heard from, as taken on."""
+    partner = db.get_or_404(Partner, partner_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    couples.acknowledge(partner_id, current_user.id)
+    if is_htmx():
+        return render_template("staff/_acknowledged.html") + _counts()
+    flash("Acknowledged.", "info")
+    return redirect(url_for("desk.intake", intake_id=partner.intake_id), 303)
+
+
+@bp.post("/partners/<int:partner_id>/include")
+@role_required(*DESK)
+def include_partner(partner_id: int):
+    """Add a couple's partner to the consultation once staff have talked with them: their own
+    invite goes out (and the request is confirmed when it waited only for them)."""
+    partner = db.get_or_404(Partner, partner_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        couples.include(partner_id, current_user.id)
+    except appointments.BookingError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{partner.name} is on the consultation; their own invite is on its way.", "info")
+    return redirect(url_for("desk.intake", intake_id=partner.intake_id), 303)
+
+
 @bp.get("/intakes/<int:intake_id>")
 @role_required(*EVERYONE)
 def intake(intake_id: int):
-    """Return an intake's answers; every view is recorded in the audit trail."""
+    """Return an intake's answers, beside those of a couple's partner; every view is recorded
+    in the audit trail."""
     record = db.get_or_404(Intake, intake_id)
     if not queries.can_see_intake(current_user, intake_id):
         abort(404)
     intakes.record_view(intake_id, current_user.id)
     return render_template("staff/intake.html", intake=record, concerns=CONCERNS_BY_KEY,
+                           partner=couples.partner_for(intake_id),
+                           feels_safe=dict(FEELS_SAFE_CHOICES),
                            modalities=MODALITIES, formats=FORMATS, languages=LANGUAGES,
                            times=TIMES, appointments=queries.appointments_of(record, current_user))
 
@@ -225,6 +272,7 @@ def appointment(appointment_id: int):
     return render_template("staff/appointment.html", appointment=record,
                            emails=queries.emails_for(appointment_id), options=options,
                            offered=queries.open_proposal(appointment_id),
+                           partner=couples.partner_for(record.intake_id),
                            location=appointments.location_of(record),
                            zone=current_app.config["PRACTICE_TIMEZONE"], form=FlaskForm())
 

@@ -87,11 +87,35 @@
     if (focus) focusFirst(root);
   }
 
+  // Leave at once for a neutral site, replacing this page in the history so Back does not
+  // return to it: the quick-exit button, or Esc pressed twice.
+  function quickExit() {
+    var link = document.querySelector("[data-quick-exit]");
+    if (!link) return;
+    function leave(event) {
+      if (event) event.preventDefault();
+      document.body.hidden = true;
+      window.location.replace(link.href);
+    }
+    link.addEventListener("click", leave);
+    var last = 0;
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      var now = Date.now();
+      if (now - last < 1000) leave(event);
+      last = now;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document, false);
+    quickExit();
     // After a plain form's post, the outcome it came back with takes the focus.
+    // So do the problems of a form sent back with them.
     var flashes = document.getElementById("flashes");
     if (flashes) flashes.focus({ preventScroll: false });
+    var problems = document.querySelector(".error-summary[data-focus]");
+    if (problems) problems.focus({ preventScroll: false });
     document.querySelectorAll("select#timezone").forEach(function (s) {
       s.addEventListener("change", function () { s.dataset.touched = "1"; });
     });

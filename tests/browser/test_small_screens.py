@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from intake import links
+from intake.couples.models import Partner
+from intake.extensions import db
 from intake.intakes.services import submit
 from intake.scheduling.services import next_open_times
 from tests.browser.test_staff_journey import sign_in
@@ -37,9 +40,13 @@ def test_client_and_staff_pages_fit_a_small_phone(live_server, open_context, dem
                "email": "choosing@client.example"}
     choosing = submit(answers, "no")
     slot = next_open_times(maya(), booked.starts_at, 1)[0]
+    couple = book_directly("sam-whitaker", email="couple@client.example", partner_agreed=True,
+                           partner_email="pat@partner.example", partner_name="Pat")
+    partner = db.session.scalar(sa.select(Partner))
     with app.test_request_context():
         manage = links.manage_url(booked, external=False)
         again = urlsplit(links.rebook_url(choosing.id)).path
+        together = urlsplit(links.partner_intake_url(partner.id)).path
     reference = choosing.reference
     start = slot.starts_at.isoformat().replace("+", "%2B")
     client_pages = [
@@ -47,11 +54,12 @@ def test_client_and_staff_pages_fit_a_small_phone(live_server, open_context, dem
         f"/intake/{reference}/times/maya-chen",
         f"/intake/{reference}/book/maya-chen?start={start}",
         f"/intake/{reference}/waitlist?with=maya-chen",
-        manage, f"{manage}/reschedule",
+        manage, f"{manage}/reschedule", together,
     ]
     desk, admin = make_user("front_desk"), make_user("admin")
     desk_pages = ["/staff/", f"/staff/appointments/{booked.id}",
-                  f"/staff/intakes/{booked.intake_id}", "/staff/waitlist?therapist=maya-chen",
+                  f"/staff/intakes/{booked.intake_id}", f"/staff/intakes/{couple.intake_id}",
+                  "/staff/waitlist?therapist=maya-chen",
                   "/staff/week", "/staff/schedule?therapist=maya-chen"]
     admin_pages = ["/staff/admin/accounts", "/staff/admin/audit", "/staff/therapists",
                    "/staff/therapists/maya-chen", "/staff/therapists/maya-chen/hours",

@@ -13,6 +13,8 @@ from .booking import (
 from .changes import cancel_by_client, cancel_or_ask_desk, inside_window, request_change, reschedule
 from .decisions import accept_proposal, cancel, confirm, decline, expire_holds, propose
 from .lifecycle import (
+    CLIENT,
+    PARTNER,
     AlreadyBooked,
     BookingError,
     NoRoom,
@@ -29,8 +31,9 @@ from .lifecycle import (
 from .reminders import send_join_reminders, send_reminders
 
 __all__ = [
-    "AlreadyBooked", "Booked", "BookingError", "NoRoom", "NotAFit", "StateError",
-    "TimeNotOpen", "TimeTaken", "TooManyBookings", "accept_proposal", "active_ahead", "book",
+    "CLIENT", "PARTNER", "AlreadyBooked", "Booked", "BookingError", "NoRoom", "NotAFit",
+    "StateError", "TimeNotOpen", "TimeTaken", "TooManyBookings", "accept_proposal",
+    "active_ahead", "book",
     "cancel", "cancel_by_client", "cancel_or_ask_desk", "confirm", "current_booking",
     "decline", "expire_holds", "has_room", "inside_window", "invite_data", "join_link",
     "location_of", "meeting_format", "meeting_formats", "propose", "request_change",

@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from ...calendars.invites import REQUEST
 from ...choices import IN_PERSON, TELEHEALTH
 from ...clock import now_utc
+from ...couples.invitations import for_booking, hold_until, waits_for
+from ...couples.models import Partner
 from ...database import unit_of_work
 from ...extensions import db
 from ...intakes.models import Intake
@@ -100,6 +102,8 @@ def book(
         raise NotAFit(NOT_OFFERED.format(name=therapist.name))
     try:
         with unit_of_work() as session:
+            # The partner (locked) before the appointments, in the order their answer takes.
+            partner = for_booking(session, intake, starts_at, now)
             # Earlier ones are locked before the new one moves the therapist's schedule
             # version, in the order every other change takes them (no deadlock).
             earlier = [locked(session, i) for i in active_ahead(intake.id, now)]
@@ -112,7 +116,7 @@ def book(
             if not is_open(therapist, starts_at, now):
                 raise (TimeTaken(TAKEN) if _overlapping(therapist, starts_at)
                        else TimeNotOpen(NOT_OPEN))
-            appointment = _hold(session, intake, therapist, starts_at, key, now, how)
+            appointment = _hold(session, intake, therapist, starts_at, key, now, how, partner)
             session.flush()
             notify(session, appointment, REQUEST, "booking_client", "booking_therapist")
             for old in earlier:
@@ -191,11 +195,17 @@ def _overlapping(therapist: Therapist, starts_at: datetime) -> bool:
     ) > 0
 
 
-def _hold(session, intake, therapist, starts_at, key, now, chosen=None) -> Appointment:
+def _hold(session, intake, therapist, starts_at, key, now, chosen=None,
+          partner: Partner | None = None) -> Appointment:
     """Add and return the appointment: confirmed at once or held for the front desk, as the
-    therapist chose (held all the same when it is online and no video room can be given)."""
+    therapist chose (held all the same when it is online and no video room can be given, or
+    while a couple's partner has not answered their own intake)."""
     how = meeting_format(intake, therapist, chosen)
-    auto = therapist.auto_confirm and (how != TELEHEALTH or has_room(therapist))
+    waiting = waits_for(partner)
+    auto = (therapist.auto_confirm and (how != TELEHEALTH or has_room(therapist))
+            and not waiting)
+    held_until = (hold_until(partner, starts_at, now) if waiting
+                  else now + timedelta(hours=current_app.config["HOLD_HOURS"]))
     appointment = Appointment(
         therapist=therapist,
         intake=intake,
@@ -203,7 +213,7 @@ def _hold(session, intake, therapist, starts_at, key, now, chosen=None) -> Appoi
         ends_at=starts_at + timedelta(minutes=therapist.consultation_minutes),
         status=CONFIRMED if auto else HELD,
         confirmed_at=now if auto else None,
-        hold_expires_at=None if auto else now + timedelta(hours=current_app.config["HOLD_HOURS"]),
+        hold_expires_at=None if auto else held_until,
         format=how,
         client_timezone=intake.timezone or therapist.timezone,
         idempotency_key=key,

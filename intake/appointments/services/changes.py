@@ -17,6 +17,7 @@ from ...scheduling.services import is_open
 from ..models import ACTIVE_STATUSES, CANCELLED, HELD, Appointment
 from .lifecycle import (
     CANCEL_OR_MOVE,
+    CLIENT,
     LINK_OUTDATED,
     NOT_OPEN,
     STARTED,
@@ -83,25 +84,28 @@ def reschedule(appointment_id: int, version: int, starts_at: datetime,
     return appointment
 
 
-def cancel_by_client(appointment_id: int, version: int, now: datetime | None = None):
-    """Cancel at the client's request: METHOD:CANCEL to both, the time free again. Return it."""
+def cancel_by_client(appointment_id: int, version: int, now: datetime | None = None,
+                     by: str = CLIENT):
+    """Cancel at the client's request (or, `by` "partner", a couple's partner's): METHOD:CANCEL
+    to everyone on it, the time free again. Return it."""
     now = now or now_utc()
     with unit_of_work() as session:
         appointment = _client_change(session, appointment_id, version, now)
         end(session, appointment, CANCELLED, now, "cancelled_by_client", action="cancel",
-            detail="by client", new_link=True)
+            detail=f"by {by}", new_link=True, by=by)
     return appointment
 
 
-def cancel_or_ask_desk(appointment_id: int, version: int, now: datetime | None = None) -> bool:
-    """Act on a client's "cancel": cancel outside the window, or inside it pass the request to
-    the front desk. Return True when the appointment was cancelled."""
+def cancel_or_ask_desk(appointment_id: int, version: int, now: datetime | None = None,
+                       by: str = CLIENT) -> bool:
+    """Act on a client's (or partner's) "cancel": cancel outside the window, or inside it pass
+    the request to the front desk. Return True when the appointment was cancelled."""
     now = now or now_utc()
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is not None and inside_window(appointment, now):
         request_change(appointment_id, version, "cancel", now)
         return False
-    cancel_by_client(appointment_id, version, now)
+    cancel_by_client(appointment_id, version, now, by)
     return True
 
 

@@ -17,7 +17,6 @@ from ...scheduling.services import is_open
 from ..models import (
     ACCEPTED,
     CANCELLED,
-    CONFIRMED,
     DECLINED,
     EXPIRED,
     HELD,
@@ -36,8 +35,8 @@ from .lifecycle import (
     TimeTaken,
     active,
     end,
-    give_room,
     locked,
+    mark_confirmed,
     move,
     notify,
     withdraw_proposals,
@@ -53,21 +52,12 @@ def _held(session, appointment_id: int) -> Appointment:
     return appointment
 
 
-def _confirm(appointment: Appointment, now: datetime) -> None:
-    """Mark the appointment confirmed from `now`; its hold no longer expires. An online one is
-    given its video room first (NoRoom when its therapist has none)."""
-    give_room(appointment)
-    appointment.status = CONFIRMED
-    appointment.confirmed_at = now
-    appointment.hold_expires_at = None
-
-
 def confirm(appointment_id: int, by_user_id: int | None, now: datetime | None = None):
     """Confirm a held appointment; both parties get the updated invite. Return it."""
     now = now or now_utc()
     with unit_of_work() as session:
         appointment = _held(session, appointment_id)
-        _confirm(appointment, now)
+        mark_confirmed(appointment, now)
         appointment.sequence += 1
         withdraw_proposals(session, appointment.id)
         audit.record(session, "confirm", by_user_id, "appointment", appointment.id)
@@ -107,7 +97,10 @@ def propose(appointment_id: int, starts_at: datetime, by_user_id: int | None,
         session.add(proposal)
         session.flush()
         audit.record(session, "propose", by_user_id, "appointment", appointment.id)
-        notify(session, appointment, None, "proposed_client", None, proposal=proposal,
+        # The offer's page leads into the client's own intake, so it goes to the client alone;
+        # the front desk agrees a couple's new time with the partner.
+        notify(session, appointment, None, "proposed_client", None, partner_template=None,
+               proposal=proposal,
                proposal_url=links.proposal_url(proposal.id),
                rebook_url=links.instead_url(appointment.id))
     return proposal
@@ -127,7 +120,7 @@ def accept_proposal(proposal_id: int, now: datetime | None = None) -> Appointmen
             appointment = active(session, proposal.appointment_id, OFFER_CLOSED)
             proposal.status = ACCEPTED
             move(appointment, proposal.starts_at, proposal.ends_at)
-            _confirm(appointment, now)
+            mark_confirmed(appointment, now)
             appointment.change_request = ""
             session.flush()
             notify(session, appointment, REQUEST, "moved_client", "moved_therapist")

@@ -14,6 +14,8 @@ from ... import audit, links
 from ...calendars.invites import CANCEL, InviteData, Party, build_invite
 from ...choices import FORMATS, IN_PERSON, TELEHEALTH
 from ...clock import now_utc
+from ...couples.invitations import joined_partner
+from ...couples.models import Partner
 from ...errors import UserError
 from ...mail.compose import sender
 from ...mail.outbox import enqueue
@@ -163,6 +165,15 @@ def give_room(appointment: Appointment) -> None:
         raise NoRoom(NO_ROOM.format(name=therapist.name))
 
 
+def mark_confirmed(appointment: Appointment, now: datetime) -> None:
+    """Mark the appointment confirmed from `now`; its hold no longer expires. An online one is
+    given its video room first (NoRoom when its therapist has none)."""
+    give_room(appointment)
+    appointment.status = CONFIRMED
+    appointment.confirmed_at = now
+    appointment.hold_expires_at = None
+
+
 def join_link(appointment: Appointment) -> str:
     """Return the video room to join, once an online appointment is confirmed ("" before, for
     a held request, after it ends, and for meeting in person)."""
@@ -180,17 +191,18 @@ def location_of(appointment: Appointment) -> str:
         f"{FORMATS[TELEHEALTH]}: the link comes by email before the session")
 
 
-def invite_data(appointment: Appointment, summary: str, *,
-                for_therapist: bool = False) -> InviteData:
+def invite_data(appointment: Appointment, summary: str, *, for_therapist: bool = False,
+                partner: Partner | None = None) -> InviteData:
     """Return the invite's contents for an appointment (status from its state).
 
-    The client's copy names both of them. The therapist's copy is the minimum necessary: its
-    summary carries initials only, its one attendee is the therapist, and its link opens the
-    appointment in the app behind sign-in, where the client's details are.
+    The client's copy names both of them; a couple's partner has a copy of their own (same
+    UID and SEQUENCE) naming them instead of the client. The therapist's copy is the minimum
+    necessary: its summary carries initials only, its one attendee is the therapist, and its
+    link opens the appointment in the app behind sign-in, where the client's details are.
     """
     cfg = current_app.config
     organizer = sender()
-    client = appointment.intake
+    client = partner or appointment.intake
     therapist = appointment.therapist
     if for_therapist:
         url = links.staff_appointment_url(appointment.id)
@@ -238,23 +250,55 @@ def _context(appointment: Appointment, **extra) -> dict:
     }
 
 
+SAME = "same"  # a couple's partner gets the client's email (their own copy of it)
+CLIENT = "client"
+PARTNER = "partner"
+
+
 def notify(session, appointment: Appointment, method: str | None, client_template: str | None,
-           therapist_template: str | None, **extra) -> None:
+           therapist_template: str | None, *, partner_template: str | None = SAME,
+           optional: bool = False, by: str | None = None, **extra) -> int:
     """Queue the client's and the therapist's emails (each named by its template; None sends
-    none), each with its own invite when `method` is given. A therapist who turned invite
-    emails off gets none."""
+    none), each with its own invite when `method` is given; return how many were queued. A
+    therapist who turned invite emails off gets none.
+
+    A couple's partner who has joined the consultation gets their own copy of the client's
+    email (or `partner_template`): their name, their zone, their own manage link and invite
+    (same UID and SEQUENCE), and never a link into the client's intake. `by` says which of the
+    two asked for the change ("client" or "partner"), so the other is told who did. With
+    `optional` (reminders), whoever asked for discreet contact gets none.
+    """
     client = appointment.intake
     therapist = appointment.therapist
+    partner = joined_partner(session, appointment.intake_id)
     context = _context(appointment, **extra)
-    if client_template:
-        invite = build_invite(invite_data(appointment, f"Consultation with {therapist.name}"),
-                              method) if method else None
+    summary = f"Consultation with {therapist.name}"
+    queued = 0
+    if client_template and not (optional and client.discreet):
+        queued += 1
+        invite = build_invite(invite_data(appointment, summary), method) if method else None
         enqueue(session, client_template, client.name, client.email,
-                {**context, "zone": appointment.client_timezone},
+                {**context, "zone": appointment.client_timezone, "you_are": CLIENT, "by": by,
+                 "other_name": partner.first_name if partner else ""},
+                invite=invite, method=method, appointment_id=appointment.id)
+    own = client_template if partner_template == SAME else partner_template
+    if partner is not None and own and not (optional and partner.discreet):
+        queued += 1
+        invite = build_invite(invite_data(appointment, summary, partner=partner),
+                              method) if method else None
+        enqueue(session, own, partner.name, partner.email,
+                {**context, "zone": partner.timezone or appointment.client_timezone,
+                 "first_name": partner.first_name, "you_are": PARTNER, "by": by,
+                 "other_name": client.first_name, "rebook_url": None,
+                 "manage_url": links.manage_url(appointment, partner=True)},
                 invite=invite, method=method, appointment_id=appointment.id)
     if therapist_template and therapist.invite_emails:
-        invite = build_invite(invite_data(appointment, f"Consultation: {client.initials}",
+        queued += 1
+        initials = (f"{client.initials} & {partner.initials}" if partner is not None
+                    else client.initials)
+        invite = build_invite(invite_data(appointment, f"Consultation: {initials}",
                                           for_therapist=True), method) if method else None
         enqueue(session, therapist_template, therapist.name, therapist.email,
-                {**context, "zone": therapist.timezone},
+                {**context, "zone": therapist.timezone, "client_initials": initials},
                 invite=invite, method=method, appointment_id=appointment.id)
+    return queued

@@ -43,7 +43,8 @@ def _remind(sent_at, template: str, now: datetime, until: datetime, *conditions)
 
     Each appointment is claimed with a conditional update of `sent_at` in the email's own
     transaction, so two workers (or a restarted one) never send twice, and a cancelled
-    appointment is never reminded. Clients who asked for discreet contact get none.
+    appointment is never reminded. Whoever asked for discreet contact gets none (a couple's
+    partner, who has their own copy, by their own wish).
     """
     due = db.session.scalars(sa.select(Appointment.id).where(
         Appointment.status == CONFIRMED, sent_at.is_(None), *conditions,
@@ -60,8 +61,5 @@ def _remind(sent_at, template: str, now: datetime, until: datetime, *conditions)
             if not claimed:
                 continue
             appointment = session.get(Appointment, appointment_id)
-            if appointment.intake.discreet:
-                continue
-            notify(session, appointment, None, template, None)
-            queued += 1
+            queued += notify(session, appointment, None, template, None, optional=True)
     return queued

@@ -1,0 +1,108 @@
+"""The partner's own intake: one short page, the same care as the first intake (a message
+beside each field, everything typed kept), and a private safety screen."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    RadioField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+from ..choices import (
+    CONCERNS_BY_KEY,
+    COUPLE_CONCERNS,
+    FEELS_SAFE_CHOICES,
+    PARTNER_RISK_ANSWERS,
+    RISK_ANSWERS,
+    SAFETY_CHOICES,
+)
+from ..forms import (
+    MultiCheckboxField,
+    no_control_characters,
+    options,
+    single_line,
+    strip,
+    timezone_options,
+)
+from ..intakes.forms import NAME_MAX, PHONE, STORY_MAX
+
+SAFETY_QUESTION = ("Right now, are you having thoughts of ending your life or of harming "
+                   "yourself or someone else, or are you in danger?")
+
+
+class PartnerForm(FlaskForm):
+    """What a couple's partner tells the practice, in their own words."""
+
+    safety = RadioField(SAFETY_QUESTION, choices=options(SAFETY_CHOICES), validators=[
+        InputRequired("Please answer this question so we can make sure you get the right "
+                      "help.")])
+    feels_safe = RadioField(
+        "Do you ever feel afraid of your partner, or has your partner hurt you, threatened you "
+        "or tried to control what you do?",
+        choices=options(FEELS_SAFE_CHOICES), validators=[
+            InputRequired("Please choose one. Any answer is all right, and only our team "
+                          "sees it.")])
+    concerns = MultiCheckboxField(
+        "What would you like to work on together? Choose any that fit.",
+        choices=options((key, CONCERNS_BY_KEY[key].label) for key in COUPLE_CONCERNS))
+    story = TextAreaField("In your own words (optional)", filters=[strip], validators=[
+        Optional(), Length(max=STORY_MAX, message=(
+            f"Please keep this under {STORY_MAX:,} characters. You can tell your therapist more "
+            "when you meet.")), no_control_characters])
+    timezone = SelectField("Your time zone", validators=[InputRequired(
+        "Please choose your time zone so we can show times correctly.")])
+    name = StringField("Your name", filters=[strip], validators=[
+        DataRequired("Please tell us your name."),
+        Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
+        single_line])
+    email = EmailField("Your email", filters=[strip], validators=[
+        DataRequired("Please give an email address so we can send you the invitation."),
+        Length(max=254, message="That email address is too long."),
+        Email("Please check your email address: it should look like name@example.com.",
+              allow_smtputf8=False)])
+    phone = TelField("A phone number that's safe for us to call (optional)", filters=[strip],
+                     validators=[Optional()])
+    discreet = BooleanField("Please keep contact discreet: no reminder emails")
+    consent_contact = BooleanField(
+        "The practice may contact me by email (and phone, if given) about the consultation",
+        validators=[DataRequired("We need your permission to contact you about the "
+                                 "consultation.")])
+    consent_privacy = BooleanField(
+        "I have read the privacy notice",
+        validators=[DataRequired("Please read and accept the privacy notice to continue.")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_options()
+
+    def signals_risk(self) -> bool:
+        """Return True when either safety answer (a valid one) means a call comes first."""
+        return (self.safety.data in RISK_ANSWERS
+                or self.feels_safe.data in PARTNER_RISK_ANSWERS)
+
+    def check(self) -> bool:
+        """Validate every field; return True when all is well (messages stay on the fields,
+        in plain words)."""
+        ok = self.validate()
+        if self.phone.data and not PHONE.match(self.phone.data):
+            self.phone.errors = [*self.phone.errors,
+                                 "Please give a phone number using digits, spaces and +."]
+            ok = False
+        for field in self:
+            field.errors = ["Please choose one of the options shown." if "valid choice" in e
+                            else e for e in field.errors]
+        return ok
+
+    def kept(self) -> dict:
+        """Return the answers that passed their own checks (for a screen that signalled risk,
+        stored before anything else is asked of them), by field name."""
+        fields = ("safety", "feels_safe", "concerns", "story", "timezone", "name", "email",
+                  "phone", "discreet", "consent_contact", "consent_privacy")
+        return {name: self[name].data for name in fields if not self[name].errors}

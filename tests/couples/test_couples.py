@@ -1,0 +1,354 @@
+"""A couple as a couple, through the real SMTP server: the partner's own intake from their own
+email, their private safety screen, and one consultation for two people."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import vobject
+from icalendar import Calendar
+
+from intake import links
+from intake.appointments.models import Appointment
+from intake.appointments.services import propose, send_reminders
+from intake.couples.models import Partner
+from intake.couples.services import answer as answer_partner
+from intake.extensions import db
+from intake.mail.models import OutboxMessage
+from intake.scheduling.services import next_open_times
+from intake.worker import run_pass
+from tests.helpers import (
+    GOOD_ANSWERS,
+    book_directly,
+    book_first_time,
+    csrf_from,
+    post_step,
+    sign_in,
+)
+from tests.test_hostile_input import HOSTILE
+
+FIRST_WORDS = "We keep having the same fight about the kitchen sink and it ends in silence."
+OWN_WORDS = "I want us to stop talking past each other about the lighthouse weekend."
+PARTNER_ANSWERS = {
+    "safety": "no", "feels_safe": "no", "concerns": ["disconnection", "intimacy"],
+    "story": OWN_WORDS, "timezone": "America/Los_Angeles", "name": "Robin Lee",
+    "email": "robin@partner.example", "phone": "+1 415 555 0100",
+    "consent_contact": "y", "consent_privacy": "y",
+}
+
+
+def book_as_couple(client, slug="maya-chen", **changes):
+    """Fill a couple's intake (the partner agreed to be contacted) and book; return the
+    appointment."""
+    return book_first_time(client, slug, story=FIRST_WORDS, partner_agreed="y",
+                           partner_email="robin@partner.example", partner_name="Robin",
+                           **changes)
+
+
+def bodies(message) -> str:
+    """Return everything an email says: subject, text, HTML and any invite."""
+    parts = [message["Subject"], message.get_body(("plain",)).get_content(),
+             message.get_body(("html",)).get_content()]
+    parts += [p.get_payload(decode=True).decode() for p in message.walk()
+              if p.get_content_type() == "text/calendar"]
+    return "\n".join(parts)
+
+
+def invite_of(message) -> tuple[Calendar, str]:
+    """Return the email's invite, parsed (and checked by vobject), and its text."""
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    raw = part.get_payload(decode=True)
+    vobject.readOne(raw.decode()).validate()
+    cal = Calendar.from_ical(raw)
+    assert all(component.errors == [] for component in cal.walk())
+    return cal, part.get_param("method")
+
+
+def partner_link(smtp) -> str:
+    """Return the path of the link in the partner's invitation email."""
+    (message,) = smtp.to("robin@partner.example")
+    text = message.get_body(("plain",)).get_content()
+    return re.search(r"http://127\.0\.0\.1:5000(/together/\S+)", text).group(1)
+
+
+def answer(client, path, **changes):
+    """Send the partner's form as a browser would; return the response."""
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    data = {**PARTNER_ANSWERS, **changes, "csrf_token": csrf_from(page.text)}
+    return client.post(path, data={k: v for k, v in data.items() if v is not None})
+
+
+def attendees(event) -> list[str]:
+    found = event["ATTENDEE"]
+    return sorted(str(a) for a in (found if isinstance(found, list) else [found]))
+
+
+def test_the_partner_answers_in_their_own_words_and_both_are_on_one_consultation(
+    app, client, demo, smtp
+):
+    appointment = book_as_couple(client, discreet="y")
+    # Maya confirms at once, but a couple's first booking waits for the partner's own answers.
+    assert appointment.status == "held"
+    run_pass()
+    (invitation,) = smtp.to("robin@partner.example")
+    text = bodies(invitation)
+    assert "Hello Robin" in text and "Alex" in text and "private" in text
+    for word in (FIRST_WORDS, "kitchen", "couples", "Couples", "Maya", "conflict"):
+        assert word not in text, word
+    first_mails = len(smtp.to("alex@client.example"))
+
+    path = partner_link(smtp)
+    partner_browser = app.test_client()
+    form = partner_browser.get(path)
+    assert "Hello Robin" in form.text and "will never see" in form.text
+    assert FIRST_WORDS not in form.text and "kitchen" not in form.text
+    assert 'value="robin@partner.example"' in form.text
+
+    # Mistakes come back beside their fields, with everything typed kept.
+    bad = answer(partner_browser, path, consent_privacy=None, email="robin@")
+    assert bad.status_code == 422
+    assert "Please check your email address" in bad.text
+    assert "Please read and accept the privacy notice" in bad.text
+    assert OWN_WORDS in bad.text and 'value="robin@"' in bad.text
+
+    done = answer(partner_browser, path)
+    assert done.status_code == 200 and "Thank you, Robin" in done.text
+    assert "emailed your own calendar invite" in done.text
+    db.session.expire_all()
+    appointment = db.session.get(Appointment, appointment.id)
+    assert appointment.status == "confirmed" and appointment.sequence == 1
+
+    run_pass()
+    (joined,) = smtp.to("robin@partner.example")[1:]
+    confirmed = smtp.to("alex@client.example")[first_mails:]
+    assert [m["Subject"][-12:] for m in confirmed] == ["is confirmed"]
+    therapist_mail = smtp.to("maya.chen@practice.example")[-1]
+    uids = set()
+    for message, person in ((joined, "mailto:robin@partner.example"),
+                            (confirmed[0], "mailto:alex@client.example")):
+        cal, method = invite_of(message)
+        event = cal.walk("VEVENT")[0]
+        assert method == cal["METHOD"] == "REQUEST"
+        assert event["SEQUENCE"] == 1 and event["STATUS"] == "CONFIRMED"
+        assert attendees(event) == sorted([person, "mailto:maya.chen@practice.example"])
+        uids.add(str(event["UID"]))
+    therapist_cal, _ = invite_of(therapist_mail)
+    uids.add(str(therapist_cal.walk("VEVENT")[0]["UID"]))
+    assert uids == {appointment.uid}
+    assert "A. M. & R. L." in bodies(therapist_mail)
+    # Each reads the time in their own zone.
+    pacific = appointment.starts_at.astimezone(ZoneInfo("America/Los_Angeles"))
+    assert f"{pacific:%-I:%M}" in joined.get_body(("plain",)).get_content()
+    assert pacific.tzname() in joined.get_body(("plain",)).get_content()
+
+    # Neither's words are in any email, and neither's are on the other's pages.
+    for message in smtp.messages:
+        for words in (FIRST_WORDS, OWN_WORDS, "lighthouse", "kitchen"):
+            assert words not in bodies(message), (message["Subject"], words)
+    partner_manage = re.search(r"http://127\.0\.0\.1:5000(/manage/\S+)",
+                               joined.get_body(("plain",)).get_content()).group(1)
+    own_page = partner_browser.get(partner_manage)
+    assert own_page.status_code == 200 and "Who is coming" in own_page.text
+    assert pacific.tzname() in own_page.text or "Pacific" in own_page.text
+    for words in (FIRST_WORDS, "kitchen", "alex@client.example"):
+        assert words not in own_page.text
+    reference = appointment.intake.reference
+    for first_page in (f"/intake/{reference}/match",
+                       f"/intake/{reference}/booked/{appointment.uid}"):
+        shown = client.get(first_page).text
+        assert "lighthouse" not in shown and "robin@partner.example" not in shown
+    # The partner's link opens none of the first partner's pages.
+    assert partner_browser.get(f"/intake/{reference}/match").status_code == 404
+
+    # Reminders follow each person's own wish: Alex asked for discreet contact, Robin did not.
+    before = len(smtp.messages)
+    assert send_reminders(appointment.starts_at - timedelta(hours=1)) == 1
+    run_pass()
+    (reminder,) = smtp.messages[before:]
+    assert reminder["To"].addresses[0].addr_spec == "robin@partner.example"
+
+    # Either can cancel: Robin does, and both are told with METHOD:CANCEL.
+    page = partner_browser.get(partner_manage)
+    cancelled = partner_browser.post(partner_manage + "/cancel",
+                                     data={"csrf_token": csrf_from(page.text)})
+    assert cancelled.status_code == 200 and "Alex" in cancelled.text
+    assert "/intake/" not in cancelled.text  # no way into the first partner's intake
+    run_pass()
+    told = {m["To"].addresses[0].addr_spec: m for m in smtp.messages[before + 1:]}
+    assert set(told) == {"alex@client.example", "robin@partner.example",
+                         "maya.chen@practice.example"}
+    for message in told.values():
+        cal, method = invite_of(message)
+        assert method == "CANCEL" and str(cal.walk("VEVENT")[0]["UID"]) == appointment.uid
+        assert cal.walk("VEVENT")[0]["SEQUENCE"] == 2
+    assert "Robin asked us to cancel" in told["alex@client.example"].get_body(
+        ("plain",)).get_content()
+    robin_text = told["robin@partner.example"].get_body(("plain",)).get_content()
+    assert "As you asked" in robin_text and "/intake/" not in robin_text
+
+
+def test_a_partner_who_is_afraid_is_supported_and_nothing_changes_for_the_first(
+    app, client, demo, smtp, make_user
+):
+    appointment = book_as_couple(client)
+    run_pass()
+    first_mails = len(smtp.to("alex@client.example"))
+    path = partner_link(smtp)
+    partner_browser = app.test_client()
+
+    # Afraid of their partner: support at once, even with other answers left to fix.
+    shown = answer(partner_browser, path, feels_safe="yes", consent_privacy=None)
+    assert shown.status_code == 200
+    for support in ("1-800-799-7233", "START", "88788", "tel:911", "Leave this page quickly",
+                    "Alex won"):
+        assert support in shown.text, support
+    assert 'href="https://www.google.com/"' in shown.text
+    partner = db.session.scalar(sa.select(Partner))
+    assert partner.status == "flagged" and partner.story == OWN_WORDS
+
+    db.session.expire_all()
+    appointment = db.session.get(Appointment, appointment.id)
+    # Not confirmed by itself, and held (not lapsing) until staff decide.
+    assert appointment.status == "held" and appointment.sequence == 0
+    assert appointment.hold_expires_at == appointment.starts_at
+    run_pass()
+    assert len(smtp.to("robin@partner.example")) == 1  # no joint invite
+    assert len(smtp.to("alex@client.example")) == first_mails  # nothing for Alex
+    (alert,) = smtp.to("frontdesk@harbor.example")
+    assert alert["Subject"] == "A couple's booking needs a call"
+    for private in ("Robin", "Alex", "afraid", "lighthouse", "safe"):
+        assert private not in bodies(alert).replace("needs a call", ""), private
+    # The link, opened again (by anyone), shows only that answers were given.
+    again = partner_browser.get(path)
+    assert "we have your answers" in again.text
+    assert "1-800-799-7233" not in again.text and "lighthouse" not in again.text
+    assert appointment.intake.reference not in again.text
+
+    # Staff see it as urgent, and the two intakes side by side.
+    desk = app.test_client()
+    make_user("front_desk", email="desk@harbor.example")
+    sign_in(desk, "desk@harbor.example")
+    dashboard = desk.get("/staff/")
+    assert "A couple's booking needs a call" in dashboard.text
+    assert "(1 urgent)" in dashboard.text
+    page = desk.get(f"/staff/intakes/{appointment.intake_id}")
+    assert "A couple:" in page.text and "Call Robin Lee privately" in page.text
+    assert FIRST_WORDS in page.text and OWN_WORDS in page.text
+    # After the call, staff decide: Robin joins, and only then does the joint invite go out.
+    done = desk.post(f"/staff/partners/{partner.id}/include",
+                     data={"csrf_token": csrf_from(page.text)})
+    assert done.status_code == 303
+    run_pass()
+    cal, method = invite_of(smtp.to("robin@partner.example")[-1])
+    assert method == "REQUEST" and str(cal.walk("VEVENT")[0]["UID"]) == appointment.uid
+
+
+def test_a_partner_not_heard_from_is_on_the_dashboard_and_the_first_is_told_kindly(
+    app, client, demo, smtp, clock, make_user
+):
+    book_as_couple(client)
+    run_pass()
+    path = partner_link(smtp)
+    first_mails = len(smtp.to("alex@client.example"))
+    partner = db.session.scalar(sa.select(Partner))
+    # Five days to answer, or less when the consultation is sooner (the desk hears in time).
+    assert partner.answer_by - partner.invited_at <= timedelta(days=5)
+    clock.set(partner.answer_by - timedelta(minutes=1))
+    assert "partners" not in run_pass()
+    clock.set(partner.answer_by + timedelta(minutes=1))
+    assert "partners: 1 not heard from" in run_pass()
+    (told,) = smtp.to("alex@client.example")[first_mails:]
+    assert "will be in touch" in told.get_body(("plain",)).get_content()
+    assert "Robin" not in bodies(told) and "answer" not in bodies(told)
+    assert run_pass() == ""  # told once
+
+    desk = app.test_client()
+    make_user("front_desk", email="desk@harbor.example")
+    sign_in(desk, "desk@harbor.example")
+    assert "no answer to their own form yet" in desk.get("/staff/").text
+
+    # A late answer is still welcome, and the partner joins.
+    assert answer(app.test_client(), path).status_code == 200
+    assert db.session.scalar(sa.select(Partner.status)) == "joined"
+    assert "no answer to their own form yet" not in desk.get("/staff/").text
+
+
+def test_a_partner_whose_email_bounces_is_on_the_dashboard(
+    app, client, demo, smtp, make_user
+):
+    smtp.unknown.add("robin@partner.example")
+    book_as_couple(client)
+    assert "partners: 1 not heard from" in run_pass()
+    assert db.session.scalar(sa.select(OutboxMessage.status).where(
+        OutboxMessage.kind == "partner_invite")) == "failed"
+    assert db.session.scalar(sa.select(Partner.status)) == "bounced"
+    booking, told = smtp.to("alex@client.example")
+    assert "will be in touch" in told.get_body(("plain",)).get_content()
+    desk = app.test_client()
+    make_user("front_desk", email="desk@harbor.example")
+    sign_in(desk, "desk@harbor.example")
+    assert "could not be delivered" in desk.get("/staff/").text
+
+
+def test_once_both_are_on_it_a_new_time_is_agreed_with_both_by_the_front_desk(
+    app, client, demo, smtp
+):
+    appointment = book_directly("maya-chen", partner_agreed=True,
+                                partner_email="robin@partner.example")
+    partner = db.session.scalar(sa.select(Partner))
+    answer_partner(partner.id, {**PARTNER_ANSWERS, "consent_contact": True,
+                                "consent_privacy": True})
+    db.session.expire_all()
+    appointment = db.session.get(Appointment, appointment.id)
+    with app.test_request_context():
+        manage = urlsplit(links.manage_url(appointment)).path
+    page = client.get(manage)
+    assert "Who is coming" in page.text and "You and Robin, together" in page.text
+    assert "Choose another time" not in page.text  # no moving it alone
+    asked = client.post(f"{manage}/reschedule", data={"csrf_token": csrf_from(page.text)})
+    assert asked.status_code == 200 and "passed your request" in asked.text
+    db.session.expire_all()
+    moved = db.session.get(Appointment, appointment.id)
+    assert moved.change_request == "reschedule" and moved.starts_at == appointment.starts_at
+
+    # The front desk's offer of a new time goes to the one who booked: its page leads into
+    # their own intake, which the partner never reaches.
+    propose(appointment.id, next_open_times(appointment.therapist, appointment.starts_at, 1)[0]
+            .starts_at, None)
+    offers = db.session.scalars(sa.select(OutboxMessage.recipient).where(
+        OutboxMessage.kind == "proposed_client")).all()
+    assert offers == ["alex@client.example"]
+
+
+def test_the_first_partner_cannot_give_their_own_address_as_the_partners(client):
+    answers = {**GOOD_ANSWERS, "partner_agreed": "y", "partner_email": "ALEX@client.example"}
+    for step in range(3):
+        assert post_step(client, step, answers).status_code == 200
+    reference_page = post_step(client, 3, answers)
+    assert reference_page.status_code == 422
+    assert "the address you gave for your partner" in reference_page.text
+
+
+def test_hostile_values_in_the_partners_form_never_break_it(app, client, demo):
+    book_directly("maya-chen", partner_agreed=True, partner_email="robin@partner.example")
+    partner = db.session.scalar(sa.select(Partner))
+    with app.test_request_context():
+        path = urlsplit(links.partner_intake_url(partner.id)).path
+    # Without the privacy box nothing is stored, so every value meets the same fresh form.
+    good = {k: v for k, v in PARTNER_ANSWERS.items() if k != "consent_privacy"}
+    failures = []
+    for name in good:
+        for value in HOSTILE:
+            answer = client.post(path, data={**good, name: value})
+            if answer.status_code != 422 or "Traceback" in answer.text:
+                failures.append((name, value[:20], answer.status_code))
+    for bad in ("", "x", "A" * 300, path.rsplit("/", 1)[1][:-2] + "xx"):
+        if client.get(f"/together/{bad}").status_code not in (404, 405):
+            failures.append(("token", bad[:20]))
+    assert failures == []
+    assert db.session.scalar(sa.select(Partner.status)) == "invited"
