@@ -22,6 +22,7 @@ from .. import audit, links
 from ..appointments.models import CONFIRMED, Appointment, holds_its_time
 from ..choices import TELEHEALTH
 from ..clock import now_utc
+from ..couples.models import JOINED, Partner
 from ..database import read, unit_of_work
 from ..intakes.models import Intake, initials_of
 from ..staff.models import User
@@ -171,8 +172,11 @@ def build_feed(name: str, events: list[FeedEvent]) -> bytes:
 _FEED = (
     sa.select(Appointment.uid, Appointment.sequence, Appointment.starts_at, Appointment.ends_at,
               Intake.name, Appointment.status, Appointment.id, Appointment.updated_at,
-              Appointment.format, Appointment.video_room)
+              Appointment.format, Appointment.video_room, Partner.name)
     .join(Intake, Intake.id == Appointment.intake_id)
+    # A couple's partner who is on the consultation: their initials beside the client's.
+    .outerjoin(Partner, sa.and_(Partner.intake_id == Appointment.intake_id,
+                                Partner.status == JOINED))
     .where(Appointment.therapist_id == sa.bindparam("therapist"), *_window())
     .order_by(Appointment.starts_at)
 )
@@ -183,9 +187,10 @@ def feed_for(therapist_id: int, now: datetime | None = None) -> bytes:
     now = now or now_utc()
     rows = read(
         _FEED, {"therapist": therapist_id, "since": now - BACK, "until": now + AHEAD})
-    events = [FeedEvent(uid, sequence, starts_at, ends_at, initials_of(name),
+    events = [FeedEvent(uid, sequence, starts_at, ends_at, " & ".join(
+                            initials_of(person) for person in (name, partner) if person),
                         status == CONFIRMED, links.staff_appointment_url(appointment_id), stamp,
                         room if status == CONFIRMED and how == TELEHEALTH else "")
               for (uid, sequence, starts_at, ends_at, name, status, appointment_id, stamp, how,
-                   room) in rows]
+                   room, partner) in rows]
     return build_feed(f"{current_app.config['PRACTICE_NAME']}: consultations", events)

@@ -13,15 +13,47 @@ from intake.couples.models import Partner
 from intake.extensions import db
 from intake.worker import run_pass
 from tests.browser.test_client_journey import check_a11y, check_a11y_static
-from tests.helpers import book_directly
 
 NEUTRAL = "https://www.google.com/"
+FIRST_WORDS = "We keep having the same fight about the kitchen sink."
+OWN_WORDS = "More evenings that feel like us again."
 
 
-def invite_partner(smtp, first: str, partner: str) -> str:
-    """Book for a couple whose partner agreed to be contacted; return the partner's link."""
-    book_directly("maya-chen", email=f"{first}@client.example", partner_agreed=True,
-                  partner_email=f"{partner}@partner.example", partner_name=partner.title())
+def book_as_a_couple(page, live_server, first: str, partner: str) -> None:
+    """Walk the intake as the first partner (a couple; the partner agreed to be contacted)
+    and book Maya's first time, in whatever browser `page` is (with JavaScript or without)."""
+    page.goto(f"{live_server}/intake")
+    page.get_by_label("No").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="What brings you here")).to_be_visible()
+    page.get_by_label("The same arguments, over and over").check()
+    page.get_by_label("In your own words").fill(FIRST_WORDS)
+    page.get_by_label("Couples therapy").check()
+    page.get_by_label("My partner and me").check()
+    page.get_by_label("Your partner's first name").fill(partner.title())
+    page.get_by_label("My partner agreed to be contacted").check()
+    page.get_by_label("Your partner's email").fill(f"{partner}@partner.example")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Your preferences")).to_be_visible()
+    page.get_by_label("Online (video)").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="How we can reach you")).to_be_visible()
+    page.get_by_label("Your name").fill(f"{first.title()} Morgan")
+    page.get_by_label("Your email").fill(f"{first}@client.example")
+    page.get_by_label("The practice may contact me").check()
+    page.get_by_label("I have read the privacy notice").check()
+    page.get_by_role("button", name="See who fits").click()
+    page.get_by_role("link", name="See all times with Maya").click()
+    page.locator("a.slot").first.click()
+    page.get_by_role("button", name="Book this time").click()
+    # Held until the partner has answered, whatever the therapist's setting.
+    expect(page.get_by_role("heading", name="Your time is held")).to_be_visible()
+    expect(page.get_by_text(f"We've emailed {partner.title()} a short form of their own")
+           ).to_be_visible()
+
+
+def partner_link(smtp, partner: str) -> str:
+    """Deliver the mail; return the path of the link in the partner's invitation."""
     run_pass()
     (message,) = smtp.to(f"{partner}@partner.example")
     text = message.get_body(("plain",)).get_content()
@@ -31,7 +63,8 @@ def invite_partner(smtp, first: str, partner: str) -> str:
 def test_the_partner_answers_on_their_own_with_javascript_and_quick_exit_works(
     live_server, open_context, demo, smtp
 ):
-    path = invite_partner(smtp, "alex", "robin")
+    book_as_a_couple(open_context().new_page(), live_server, "alex", "robin")
+    path = partner_link(smtp, "robin")
     context = open_context(timezone_id="America/Chicago")
     context.route(NEUTRAL, lambda route: route.fulfill(body="<title>Search</title>",
                                                        content_type="text/html"))
@@ -70,7 +103,7 @@ def test_the_partner_answers_on_their_own_with_javascript_and_quick_exit_works(
     page.locator("#safety").get_by_label("No", exact=True).check()
     page.locator("#feels_safe").get_by_label("No", exact=True).check()
     page.get_by_label("Wanting more emotional closeness").check()
-    page.get_by_label("In your own words").fill("More evenings that feel like us again.")
+    page.get_by_label("In your own words").fill(OWN_WORDS)
     page.get_by_label("The practice may contact me").check()
     page.get_by_label("I have read the privacy notice").check()
     page.get_by_role("button", name="Send my answers").click()
@@ -79,13 +112,20 @@ def test_the_partner_answers_on_their_own_with_javascript_and_quick_exit_works(
     assert db.session.scalar(sa.select(Partner.timezone)) == "America/Chicago"
     assert db.session.scalar(sa.select(Appointment.status)) == "confirmed"
     assert failures == []
+    # Both have the invite now; neither's words are in any email.
+    run_pass()
+    assert len(smtp.to("robin@partner.example")) == 2
+    for message in smtp.messages:
+        text = message.get_body(("plain",)).get_content()
+        assert FIRST_WORDS not in text and OWN_WORDS not in text
 
 
 def test_without_javascript_a_partner_who_is_afraid_sees_support_and_a_way_out(
     live_server, open_context, demo, smtp
 ):
-    path = invite_partner(smtp, "sam", "jo")
     page = open_context(java_script_enabled=False).new_page()
+    book_as_a_couple(page, live_server, "sam", "jo")
+    path = partner_link(smtp, "jo")
     page.goto(f"{live_server}{path}")
     expect(page.get_by_role("heading", name=re.compile("Hello Jo"))).to_be_visible()
     check_a11y_static(page, "no-js partner form")

@@ -15,6 +15,7 @@ from icalendar import Calendar
 from intake import links
 from intake.appointments.models import Appointment
 from intake.appointments.services import propose, send_reminders
+from intake.calendars.feeds import feed_for
 from intake.couples.models import Partner
 from intake.couples.services import answer as answer_partner
 from intake.extensions import db
@@ -307,6 +308,8 @@ def test_once_both_are_on_it_a_new_time_is_agreed_with_both_by_the_front_desk(
     appointment = db.session.get(Appointment, appointment.id)
     with app.test_request_context():
         manage = urlsplit(links.manage_url(appointment)).path
+    # The therapist's own calendar feed shows both by their initials.
+    assert b"SUMMARY:Consultation: A. M. & R. L." in feed_for(appointment.therapist_id)
     page = client.get(manage)
     assert "Who is coming" in page.text and "You and Robin, together" in page.text
     assert "Choose another time" not in page.text  # no moving it alone
