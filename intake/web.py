@@ -20,7 +20,7 @@ from .appointments.manage import bp as manage_bp
 from .appointments.offers import bp as offers_bp
 from .calendars.views import bp as feeds_bp
 from .cli import register
-from .couples import views as couples
+from .couples.views import bp as couples_bp
 from .database import install_idle_ping, install_sqlite_locking, keep_sqlite_private
 from .extensions import csrf, db, limiter, mail, migrate
 from .forms import zone_options
@@ -81,7 +81,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(offers_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(waitlist_bp)
-    app.register_blueprint(couples.bp)
+    app.register_blueprint(couples_bp)
     app.register_blueprint(feeds_bp)
     init_login(app)
     app.register_blueprint(auth_bp)
@@ -141,8 +141,6 @@ def _csrf_error(error: CSRFError):
     """
     if request.endpoint == "intakes.advance":
         return intakes.resume_after_expiry()
-    if request.endpoint == "couples.answer":
-        return couples.resume_after_expiry()
     return render_template("errors/csrf.html", reason=error.description), 400
 
 

@@ -68,8 +68,8 @@ def _waitlist() -> str:
 
 
 def _partners() -> str:
-    lapsed = couples.lapse()
-    return f"partners: {lapsed} not heard from" if lapsed else ""
+    followed = couples.lapse()
+    return f"couples: {followed} followed up" if followed else ""
 
 
 def _calendars() -> str:

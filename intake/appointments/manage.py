@@ -153,7 +153,7 @@ def reschedule(token: str):
         return _problem_page(problem, appointment)
     if services.inside_window(appointment) or _together(appointment, viewer):
         if request.method == "POST" and FlaskForm().validate_on_submit():
-            services.request_change(appointment.id, version, "reschedule")
+            services.request_change(appointment.id, version, "reschedule", by=viewer.role)
             return _page(token, appointment, viewer, requested="reschedule")
         return _page(token, appointment, viewer)
     zone = appointment.client_timezone

@@ -91,6 +91,9 @@ class Appointment(db.Model):
     # A client's request, inside the cancellation window, for the front desk to act on.
     change_request: Mapped[str] = mapped_column(sa.String(16), default="")
     change_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Who asked: "client", or a couple's "partner" (each sees only their own request).
+    change_requested_by: Mapped[str] = mapped_column(sa.String(16), default="",
+                                                     server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
 
     therapist = relationship("Therapist")

@@ -47,8 +47,8 @@ class PartnerForm(FlaskForm):
         "Do you ever feel afraid of your partner, or has your partner hurt you, threatened you "
         "or tried to control what you do?",
         choices=options(FEELS_SAFE_CHOICES), validators=[
-            InputRequired("Please choose one. Any answer is all right, and only our team "
-                          "sees it.")])
+            InputRequired("Please choose one. Any answer is all right: only our team and your "
+                          "therapist see it.")])
     concerns = MultiCheckboxField(
         "What would you like to work on together? Choose any that fit.",
         choices=options((key, CONCERNS_BY_KEY[key].label) for key in COUPLE_CONCERNS))

@@ -14,7 +14,7 @@ from flask import current_app
 from .. import links
 from ..intakes.models import Intake
 from ..mail.outbox import enqueue
-from .models import FLAGGED, INVITED, JOINED, Partner
+from .models import INVITED, JOINED, Partner
 
 INVITE_KIND = "partner_invite"
 
@@ -65,17 +65,16 @@ def for_booking(session, intake: Intake, starts_at: datetime, now: datetime) -> 
 
 
 def waits_for(partner: Partner | None) -> bool:
-    """Return True when a booking must wait for the front desk because of the partner: they
-    have not answered yet, or their answers need a call first."""
-    return partner is not None and partner.status != JOINED
+    """Return True when a booking must wait for the front desk because it is a couple's whose
+    partner was invited: the desk confirms it, whatever the therapist's setting, so that nothing
+    the first partner receives depends on what the partner answered (or whether they need a
+    call first)."""
+    return partner is not None
 
 
 def hold_until(partner: Partner, starts_at: datetime, now: datetime) -> datetime:
     """Return when a request held for the partner lapses if nobody confirms it: the front
     desk's usual hours after the partner's last day to answer (before the consultation, and
-    never sooner than usual); a request whose partner needs a call first lasts until it
-    starts, for staff to decide."""
-    if partner.status == FLAGGED:
-        return starts_at
+    never sooner than usual), the same whatever the partner answered."""
     hours = timedelta(hours=current_app.config["HOLD_HOURS"])
     return min(max(partner.answer_by, now) + hours, starts_at)

@@ -4,22 +4,23 @@ staff see when something needs a call.
 The partner's answers are theirs: they are stored here, shown to staff who may read the
 couple's intake, and never sent in an email or shown on the first partner's pages. A sign of
 risk in them changes nothing the first partner can see: the request simply stays with the
-front desk, who call the partner first.
+front desk, who call the partner first. A couple's request is always confirmed by the front
+desk, so nothing the first partner receives depends on what the partner answered.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 
 from .. import audit
-from ..appointments.models import HELD, OPEN, Proposal
-from ..appointments.services import active_ahead, has_room
-from ..appointments.services.lifecycle import locked, mark_confirmed, notify
+from ..appointments.models import HELD, Appointment
+from ..appointments.services import active_ahead
+from ..appointments.services.lifecycle import locked, notify
 from ..calendars.invites import REQUEST
-from ..choices import PARTNER_RISK_ANSWERS, RISK_ANSWERS, TELEHEALTH
+from ..choices import PARTNER_RISK_ANSWERS, RISK_ANSWERS
 from ..clock import now_utc
 from ..database import unit_of_work
 from ..errors import UserError
@@ -46,15 +47,26 @@ def answer(partner_id: int, answers: dict, now: datetime | None = None) -> Partn
     """Store the partner's answers and return them, flagged or joined.
 
     Flagged (risk signalled): the front desk is told only that a couple's booking needs a
-    call, and a request waiting for them stays held until it starts, for staff to decide.
-    Otherwise they join the consultation (see `_join`). Raises AlreadyAnswered.
+    call, and no joint invite goes out until staff decide. Otherwise they join the
+    consultation (see `_join`). Either way the first partner hears nothing new: a couple's
+    request is confirmed by the front desk, never by the partner's answer.
+
+    A partner who answered before and sends a risky answer now (Back and send again, or later
+    from their link) is flagged from then on; anything else sent again raises AlreadyAnswered.
     """
     now = now or now_utc()
+    risky = signals_risk(answers.get("safety"), answers.get("feels_safe"))
     with unit_of_work() as session:
         partner = session.scalar(sa.select(Partner).where(Partner.id == partner_id)
                                  .with_for_update())
-        if partner is None or partner.status not in UNANSWERED:
+        if partner is None or (partner.status not in UNANSWERED and not risky):
             raise AlreadyAnswered(ANSWERED)
+        if partner.status not in UNANSWERED:  # they thought again: the new answer counts
+            partner.safety = answers.get("safety") or partner.safety
+            partner.feels_safe = answers.get("feels_safe") or partner.feels_safe
+            if partner.status != FLAGGED:
+                _flag(session, partner, now)
+            return partner
         for name in ("safety", "feels_safe", "story", "timezone", "name", "email", "phone"):
             value = answers.get(name)
             if value:
@@ -63,48 +75,33 @@ def answer(partner_id: int, answers: dict, now: datetime | None = None) -> Partn
         for flag in ("discreet", "consent_contact", "consent_privacy"):
             setattr(partner, flag, bool(answers.get(flag)))
         partner.answered_at = now
-        if signals_risk(partner.safety, partner.feels_safe):
-            partner.status = FLAGGED
-            partner.acknowledged_at = partner.acknowledged_by = None  # a new call to make
-            for appointment_id in active_ahead(partner.intake_id, now):
-                appointment = locked(session, appointment_id)
-                if appointment.status == HELD:
-                    appointment.hold_expires_at = appointment.starts_at
-            cfg = current_app.config
-            enqueue(session, "staff_couple_call", "Practice team", cfg["STAFF_EMAIL"],
-                    {"arrived_at": now, "zone": cfg["PRACTICE_TIMEZONE"],
-                     "link": cfg["BASE_URL"] + "/"},
-                    kind="couple_call", intake_id=partner.intake_id)
+        if risky:
+            _flag(session, partner, now)
         else:
             partner.status = JOINED
             _join(session, partner, now)
     return partner
 
 
+def _flag(session, partner: Partner, now: datetime) -> None:
+    """Mark the partner as needing a private call before any joint session, and tell the front
+    desk only that a couple's booking needs a call. Nothing else changes: the request waits for
+    the front desk as every couple's does, and the partner is on no invite."""
+    partner.status = FLAGGED
+    partner.acknowledged_at = partner.acknowledged_by = None  # a new call to make
+    cfg = current_app.config
+    enqueue(session, "staff_couple_call", "Practice team", cfg["STAFF_EMAIL"],
+            {"arrived_at": now, "zone": cfg["PRACTICE_TIMEZONE"], "link": cfg["BASE_URL"] + "/"},
+            kind="couple_call", intake_id=partner.intake_id)
+
+
 def _join(session, partner: Partner, now: datetime) -> None:
     """Put the partner on the consultation the couple holds: their own invite (same UID, a
-    new SEQUENCE, them as its attendee, in their zone) and manage link.
-
-    A request that waited only for them is confirmed now when the therapist confirms at once
-    (both get the confirmed invite); otherwise it waits for the front desk as usual. The first
-    partner hears nothing else.
-    """
+    new SEQUENCE, them as its attendee, in their zone) and manage link; the therapist's copy
+    names both. The request still waits for the front desk; the first partner hears nothing."""
     for appointment_id in active_ahead(partner.intake_id, now):
         appointment = locked(session, appointment_id)
         appointment.sequence += 1
-        therapist = appointment.therapist
-        open_offer = session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(
-            Proposal.appointment_id == appointment.id, Proposal.status == OPEN))
-        if (appointment.status == HELD and therapist.auto_confirm and not open_offer
-                and (appointment.format != TELEHEALTH or has_room(therapist))):
-            mark_confirmed(appointment, now)
-            session.flush()
-            notify(session, appointment, REQUEST, "confirmed_client", "partner_joined_therapist",
-                   partner_template="partner_joined")
-            continue
-        if appointment.status == HELD:
-            appointment.hold_expires_at = min(
-                now + timedelta(hours=current_app.config["HOLD_HOURS"]), appointment.starts_at)
         session.flush()
         notify(session, appointment, REQUEST, None, "partner_joined_therapist",
                partner_template="partner_joined")
@@ -140,27 +137,34 @@ def acknowledge(partner_id: int, user_id: int, now: datetime | None = None) -> P
 
 
 def lapse(now: datetime | None = None) -> int:
-    """Mark invited partners whose email could not be delivered (bounced) or who did not
-    answer by their last day (expired), for the front desk's dashboard, and tell the first
-    partner only that the practice will be in touch; return how many.
+    """Follow up couples at the partner's last day to answer; return how many.
 
-    A partner who lapsed may still answer from their link while it works.
+    A partner whose email could not be delivered is marked bounced, one who has not answered
+    expired, for the front desk's dashboard (a late answer is still welcome). The first
+    partner is told only that the practice will be in touch: whenever their partner has not
+    answered, and also, with the very same email, when the partner answered but the request is
+    still waiting for the front desk, so that what they receive never depends on the answers.
     """
     now = now or now_utc()
     # Failed invitations are few, and read by the outbox's (status, ...) index.
     failed = sa.select(OutboxMessage.intake_id).where(OutboxMessage.status == FAILED,
                                                       OutboxMessage.kind == INVITE_KIND)
-    due = db.session.scalars(sa.select(Partner.id).where(
-        Partner.status == INVITED,
-        sa.or_(Partner.answer_by <= now, Partner.intake_id.in_(failed)))).all()
+    waiting = sa.exists().where(Appointment.intake_id == Partner.intake_id,
+                                Appointment.status == HELD, Appointment.starts_at > now)
+    due = db.session.scalars(sa.select(Partner.id).where(sa.or_(
+        sa.and_(Partner.status == INVITED,
+                sa.or_(Partner.answer_by <= now, Partner.intake_id.in_(failed))),
+        sa.and_(Partner.status.in_((JOINED, FLAGGED)), Partner.first_told_at.is_(None),
+                Partner.answer_by <= now, waiting)))).all()
     for partner_id in due:
         with unit_of_work() as session:
             partner = session.scalar(sa.select(Partner).where(Partner.id == partner_id)
                                      .with_for_update())
-            if partner.status != INVITED:
+            if partner.status == INVITED:
+                bounced = partner.intake_id in set(session.scalars(failed))
+                partner.status = BOUNCED if bounced else EXPIRED
+            elif partner.first_told_at is not None:
                 continue
-            bounced = partner.intake_id in set(session.scalars(failed))
-            partner.status = BOUNCED if bounced else EXPIRED
             partner.first_told_at = now
             intake = partner.intake
             enqueue(session, "partner_pending_client", intake.name, intake.email,

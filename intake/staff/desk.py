@@ -65,7 +65,8 @@ def home():
     if current_user.role == THERAPIST:
         return redirect(url_for("desk.schedule"))
     now = now_utc()
-    requests = queries.waiting_requests()
+    requests, changes = queries.waiting_requests(), queries.change_requests()
+    partnered = couples.partners_of([a.intake_id for a in changes])
     soonest = upcoming_times(list({a.therapist for a in requests}), now, 8)
     options = {a.id: soonest[a.therapist_id] for a in requests}
     health = mail_health(now)
@@ -73,7 +74,8 @@ def home():
                            quiet=couples.not_heard_from(),
                            health=health, unattached=queries.failed_unattached_emails()
                            if health.failed_without_appointment else [],
-                           changes=queries.change_requests(),
+                           changes=changes, together={
+                               a.id for a in changes if a.intake_id in partnered},
                            contacts=queries.contact_requests(), requests=requests,
                            partners=couples.partners_of([a.intake_id for a in requests]),
                            options=options, now=now, decline_form=DeclineForm(),
@@ -272,7 +274,8 @@ def appointment(appointment_id: int):
     return render_template("staff/appointment.html", appointment=record,
                            emails=queries.emails_for(appointment_id), options=options,
                            offered=queries.open_proposal(appointment_id),
-                           partner=couples.partner_for(record.intake_id),
+                           partner=couples.partner_for(record.intake_id)
+                           if queries.can_see_intake(current_user, record.intake_id) else None,
                            location=appointments.location_of(record),
                            zone=current_app.config["PRACTICE_TIMEZONE"], form=FlaskForm())
 

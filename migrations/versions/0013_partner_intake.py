@@ -1,5 +1,5 @@
 """The partner's own intake: a couple's second person, with their answers and their place in
-the consultation
+the consultation; who of a couple asked for a change
 
 Revision ID: 0013
 Revises: 0012
@@ -53,8 +53,13 @@ def upgrade():
     )
     op.create_index('ix_partner_intake_status_answer_by', 'partner_intake',
                     ['status', 'answer_by'], unique=False)
+    with op.batch_alter_table('appointment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('change_requested_by', sa.String(length=16),
+                                      server_default='', nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('appointment', schema=None) as batch_op:
+        batch_op.drop_column('change_requested_by')
     op.drop_index('ix_partner_intake_status_answer_by', table_name='partner_intake')
     op.drop_table('partner_intake')

@@ -100,7 +100,8 @@
     link.addEventListener("click", leave);
     var last = 0;
     document.addEventListener("keydown", function (event) {
-      if (event.key !== "Escape") return;
+      // Not the Esc that closes a drop-down list.
+      if (event.key !== "Escape" || (event.target && event.target.tagName === "SELECT")) return;
       var now = Date.now();
       if (now - last < 1000) leave(event);
       last = now;

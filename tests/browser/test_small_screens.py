@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from intake import links
 from intake.couples.models import Partner
+from intake.couples.services import answer
 from intake.extensions import db
 from intake.intakes.services import submit
 from intake.scheduling.services import next_open_times
@@ -40,13 +41,22 @@ def test_client_and_staff_pages_fit_a_small_phone(live_server, open_context, dem
                "email": "choosing@client.example"}
     choosing = submit(answers, "no")
     slot = next_open_times(maya(), booked.starts_at, 1)[0]
-    couple = book_directly("sam-whitaker", email="couple@client.example", partner_agreed=True,
-                           partner_email="pat@partner.example", partner_name="Pat")
+    book_directly("sam-whitaker", email="couple@client.example", partner_agreed=True,
+                  partner_email="pat@partner.example", partner_name="Pat")
     partner = db.session.scalar(sa.select(Partner))
+    with app.test_request_context():
+        together = urlsplit(links.partner_intake_url(partner.id)).path
+    # Another couple's partner answered (and needs a call): the staff page shows both in full.
+    answered = book_directly("sam-whitaker", email="answered@client.example",
+                             partner_agreed=True, partner_email="lee@partner.example")
+    answer(db.session.scalar(sa.select(Partner.id).where(Partner.intake_id
+                                                         == answered.intake_id)),
+           {"safety": "no", "feels_safe": "yes", "story": "Words of my own.",
+            "timezone": "America/Chicago", "name": "Lee Quinn", "email": "lee@partner.example",
+            "concerns": ["intimacy", "repair"]})
     with app.test_request_context():
         manage = links.manage_url(booked, external=False)
         again = urlsplit(links.rebook_url(choosing.id)).path
-        together = urlsplit(links.partner_intake_url(partner.id)).path
     reference = choosing.reference
     start = slot.starts_at.isoformat().replace("+", "%2B")
     client_pages = [
@@ -58,7 +68,7 @@ def test_client_and_staff_pages_fit_a_small_phone(live_server, open_context, dem
     ]
     desk, admin = make_user("front_desk"), make_user("admin")
     desk_pages = ["/staff/", f"/staff/appointments/{booked.id}",
-                  f"/staff/intakes/{booked.intake_id}", f"/staff/intakes/{couple.intake_id}",
+                  f"/staff/intakes/{booked.intake_id}", f"/staff/intakes/{answered.intake_id}",
                   "/staff/waitlist?therapist=maya-chen",
                   "/staff/week", "/staff/schedule?therapist=maya-chen"]
     admin_pages = ["/staff/admin/accounts", "/staff/admin/audit", "/staff/therapists",

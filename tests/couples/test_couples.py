@@ -14,7 +14,7 @@ from icalendar import Calendar
 
 from intake import links
 from intake.appointments.models import Appointment
-from intake.appointments.services import propose, send_reminders
+from intake.appointments.services import confirm, decline, propose, send_reminders
 from intake.calendars.feeds import feed_for
 from intake.couples.models import Partner
 from intake.couples.services import answer as answer_partner
@@ -122,20 +122,33 @@ def test_the_partner_answers_in_their_own_words_and_both_are_on_one_consultation
     assert "emailed your own calendar invite" in done.text
     db.session.expire_all()
     appointment = db.session.get(Appointment, appointment.id)
-    assert appointment.status == "confirmed" and appointment.sequence == 1
-
+    # Robin is on it (a new SEQUENCE); the front desk confirms a couple's request, so nothing
+    # Alex receives depends on Robin's answers.
+    assert appointment.status == "held" and appointment.sequence == 1
     run_pass()
     (joined,) = smtp.to("robin@partner.example")[1:]
+    assert len(smtp.to("alex@client.example")) == first_mails
+    cal, method = invite_of(joined)
+    event = cal.walk("VEVENT")[0]
+    assert method == "REQUEST" and event["SEQUENCE"] == 1 and event["STATUS"] == "TENTATIVE"
+    assert attendees(event) == ["mailto:maya.chen@practice.example",
+                                "mailto:robin@partner.example"]
+    assert "A. M. & R. L." in bodies(smtp.to("maya.chen@practice.example")[-1])
+
+    # The desk confirms: both get the confirmed invite, one UID, each as its attendee.
+    confirm(appointment.id, None)
+    run_pass()
     confirmed = smtp.to("alex@client.example")[first_mails:]
     assert [m["Subject"][-12:] for m in confirmed] == ["is confirmed"]
+    (robin_confirmed,) = smtp.to("robin@partner.example")[2:]
     therapist_mail = smtp.to("maya.chen@practice.example")[-1]
     uids = set()
-    for message, person in ((joined, "mailto:robin@partner.example"),
+    for message, person in ((robin_confirmed, "mailto:robin@partner.example"),
                             (confirmed[0], "mailto:alex@client.example")):
         cal, method = invite_of(message)
         event = cal.walk("VEVENT")[0]
         assert method == cal["METHOD"] == "REQUEST"
-        assert event["SEQUENCE"] == 1 and event["STATUS"] == "CONFIRMED"
+        assert event["SEQUENCE"] == 2 and event["STATUS"] == "CONFIRMED"
         assert attendees(event) == sorted([person, "mailto:maya.chen@practice.example"])
         uids.add(str(event["UID"]))
     therapist_cal, _ = invite_of(therapist_mail)
@@ -186,7 +199,7 @@ def test_the_partner_answers_in_their_own_words_and_both_are_on_one_consultation
     for message in told.values():
         cal, method = invite_of(message)
         assert method == "CANCEL" and str(cal.walk("VEVENT")[0]["UID"]) == appointment.uid
-        assert cal.walk("VEVENT")[0]["SEQUENCE"] == 2
+        assert cal.walk("VEVENT")[0]["SEQUENCE"] == 3
     assert "Robin asked us to cancel" in told["alex@client.example"].get_body(
         ("plain",)).get_content()
     robin_text = told["robin@partner.example"].get_body(("plain",)).get_content()
@@ -194,9 +207,10 @@ def test_the_partner_answers_in_their_own_words_and_both_are_on_one_consultation
 
 
 def test_a_partner_who_is_afraid_is_supported_and_nothing_changes_for_the_first(
-    app, client, demo, smtp, make_user
+    app, client, demo, smtp, make_user, clock
 ):
     appointment = book_as_couple(client)
+    held_until = appointment.hold_expires_at
     run_pass()
     first_mails = len(smtp.to("alex@client.example"))
     path = partner_link(smtp)
@@ -214,9 +228,9 @@ def test_a_partner_who_is_afraid_is_supported_and_nothing_changes_for_the_first(
 
     db.session.expire_all()
     appointment = db.session.get(Appointment, appointment.id)
-    # Not confirmed by itself, and held (not lapsing) until staff decide.
+    # Not confirmed, held just as long as before: the same as for any couple's request.
     assert appointment.status == "held" and appointment.sequence == 0
-    assert appointment.hold_expires_at == appointment.starts_at
+    assert appointment.hold_expires_at == held_until
     run_pass()
     assert len(smtp.to("robin@partner.example")) == 1  # no joint invite
     assert len(smtp.to("alex@client.example")) == first_mails  # nothing for Alex
@@ -237,10 +251,19 @@ def test_a_partner_who_is_afraid_is_supported_and_nothing_changes_for_the_first(
     dashboard = desk.get("/staff/")
     assert "A couple's booking needs a call" in dashboard.text
     assert "(1 urgent)" in dashboard.text
+    assert "A couple, with Robin Lee: needs a private call first" in dashboard.text
     page = desk.get(f"/staff/intakes/{appointment.intake_id}")
     assert "A couple:" in page.text and "Call Robin Lee privately" in page.text
     assert FIRST_WORDS in page.text and OWN_WORDS in page.text
+    # At Robin's last day to answer, Alex hears what anyone whose request still waits hears.
+    clock.set(partner.answer_by + timedelta(minutes=1))
+    assert "couples: 1 followed up" in run_pass()
+    (pending,) = smtp.to("alex@client.example")[first_mails:]
+    assert pending["Subject"] == "About your consultation request"
+    assert "will be in touch" in bodies(pending) and "Robin" not in bodies(pending)
     # After the call, staff decide: Robin joins, and only then does the joint invite go out.
+    sign_in(desk, "desk@harbor.example")  # days later
+    page = desk.get(f"/staff/intakes/{appointment.intake_id}")
     done = desk.post(f"/staff/partners/{partner.id}/include",
                      data={"csrf_token": csrf_from(page.text)})
     assert done.status_code == 303
@@ -260,9 +283,9 @@ def test_a_partner_not_heard_from_is_on_the_dashboard_and_the_first_is_told_kind
     # Five days to answer, or less when the consultation is sooner (the desk hears in time).
     assert partner.answer_by - partner.invited_at <= timedelta(days=5)
     clock.set(partner.answer_by - timedelta(minutes=1))
-    assert "partners" not in run_pass()
+    assert "couples" not in run_pass()
     clock.set(partner.answer_by + timedelta(minutes=1))
-    assert "partners: 1 not heard from" in run_pass()
+    assert "couples: 1 followed up" in run_pass()
     (told,) = smtp.to("alex@client.example")[first_mails:]
     assert "will be in touch" in told.get_body(("plain",)).get_content()
     assert "Robin" not in bodies(told) and "answer" not in bodies(told)
@@ -284,7 +307,7 @@ def test_a_partner_whose_email_bounces_is_on_the_dashboard(
 ):
     smtp.unknown.add("robin@partner.example")
     book_as_couple(client)
-    assert "partners: 1 not heard from" in run_pass()
+    assert "couples: 1 followed up" in run_pass()
     assert db.session.scalar(sa.select(OutboxMessage.status).where(
         OutboxMessage.kind == "partner_invite")) == "failed"
     assert db.session.scalar(sa.select(Partner.status)) == "bounced"
@@ -318,6 +341,11 @@ def test_once_both_are_on_it_a_new_time_is_agreed_with_both_by_the_front_desk(
     db.session.expire_all()
     moved = db.session.get(Appointment, appointment.id)
     assert moved.change_request == "reschedule" and moved.starts_at == appointment.starts_at
+    assert "You've asked us to find another time" in client.get(manage).text
+    # Robin's own page does not speak of Alex's request as theirs.
+    with app.test_request_context():
+        theirs = urlsplit(links.manage_url(moved, partner=True)).path
+    assert "You've asked" not in client.get(theirs).text
 
     # The front desk's offer of a new time goes to the one who booked: its page leads into
     # their own intake, which the partner never reaches.
@@ -326,6 +354,13 @@ def test_once_both_are_on_it_a_new_time_is_agreed_with_both_by_the_front_desk(
     offers = db.session.scalars(sa.select(OutboxMessage.recipient).where(
         OutboxMessage.kind == "proposed_client")).all()
     assert offers == ["alex@client.example"]
+
+    # A note the front desk writes on a decline was written to the one who booked.
+    decline(appointment.id, None, "We think individual sessions would suit you first.")
+    notes = dict(db.session.execute(sa.select(OutboxMessage.recipient, OutboxMessage.raw).where(
+        OutboxMessage.kind == "declined_client")).all())
+    assert b"individual sessions" in notes["alex@client.example"]
+    assert b"individual sessions" not in notes["robin@partner.example"]
 
 
 def test_the_first_partner_cannot_give_their_own_address_as_the_partners(client):
@@ -355,3 +390,33 @@ def test_hostile_values_in_the_partners_form_never_break_it(app, client, demo):
             failures.append(("token", bad[:20]))
     assert failures == []
     assert db.session.scalar(sa.select(Partner.status)) == "invited"
+
+
+def test_a_partner_who_thinks_again_is_heard(app, client, demo, smtp):
+    appointment = book_as_couple(client)
+    run_pass()
+    path = partner_link(smtp)
+    first_mails = len(smtp.to("alex@client.example"))
+    partner_browser = app.test_client()
+    assert "Thank you, Robin" in answer(partner_browser, path).text
+    run_pass()
+    partner = db.session.scalar(sa.select(Partner))
+    assert partner.status == "joined"
+    # Back, a different answer, sent again: the worry counts, support is shown, staff told.
+    again = partner_browser.post(path, data={**PARTNER_ANSWERS, "feels_safe": "unsure"})
+    assert again.status_code == 200 and "1-800-799-7233" in again.text
+    db.session.expire_all()
+    assert db.session.get(Partner, partner.id).status == "flagged"
+    assert db.session.get(Partner, partner.id).feels_safe == "unsure"
+    run_pass()
+    (alert,) = smtp.to("frontdesk@harbor.example")
+    assert alert["Subject"] == "A couple's booking needs a call"
+    assert len(smtp.to("alex@client.example")) == first_mails
+    # Robin is off the consultation until staff decide: no more of its emails.
+    confirm(appointment.id, None)
+    run_pass()
+    assert len(smtp.to("robin@partner.example")) == 2  # the invitation and the first invite
+    # Anything else sent again changes nothing.
+    same = partner_browser.post(path, data=PARTNER_ANSWERS)
+    assert "we have your answers" in same.text
+    assert db.session.get(Partner, partner.id).status == "flagged"

@@ -290,6 +290,8 @@ def notify(session, appointment: Appointment, method: str | None, client_templat
                 {**context, "zone": partner.timezone or appointment.client_timezone,
                  "first_name": partner.first_name, "you_are": PARTNER, "by": by,
                  "other_name": client.first_name, "rebook_url": None,
+                 # A front-desk note on a decline was written to the client.
+                 "message": "",
                  "manage_url": links.manage_url(appointment, partner=True)},
                 invite=invite, method=method, appointment_id=appointment.id)
     if therapist_template and therapist.invite_emails:
