@@ -6,14 +6,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    EmailField,
     RadioField,
-    SelectField,
-    StringField,
     TelField,
-    TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from ..choices import (
     CONCERNS_BY_KEY,
@@ -25,13 +21,18 @@ from ..choices import (
 )
 from ..forms import (
     MultiCheckboxField,
-    no_control_characters,
     options,
-    single_line,
     strip,
     timezone_options,
 )
-from ..intakes.forms import NAME_MAX, PHONE, STORY_MAX
+from ..intakes.forms import (
+    PHONE,
+    email_field,
+    name_field,
+    privacy_field,
+    story_field,
+    timezone_field,
+)
 
 SAFETY_QUESTION = ("Right now, are you having thoughts of ending your life or of harming "
                    "yourself or someone else, or are you in danger?")
@@ -52,21 +53,10 @@ class PartnerForm(FlaskForm):
     concerns = MultiCheckboxField(
         "What would you like to work on together? Choose any that fit.",
         choices=options((key, CONCERNS_BY_KEY[key].label) for key in COUPLE_CONCERNS))
-    story = TextAreaField("In your own words (optional)", filters=[strip], validators=[
-        Optional(), Length(max=STORY_MAX, message=(
-            f"Please keep this under {STORY_MAX:,} characters. You can tell your therapist more "
-            "when you meet.")), no_control_characters])
-    timezone = SelectField("Your time zone", validators=[InputRequired(
-        "Please choose your time zone so we can show times correctly.")])
-    name = StringField("Your name", filters=[strip], validators=[
-        DataRequired("Please tell us your name."),
-        Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
-        single_line])
-    email = EmailField("Your email", filters=[strip], validators=[
-        DataRequired("Please give an email address so we can send you the invitation."),
-        Length(max=254, message="That email address is too long."),
-        Email("Please check your email address: it should look like name@example.com.",
-              allow_smtputf8=False)])
+    story = story_field()
+    timezone = timezone_field()
+    name = name_field()
+    email = email_field("Please give an email address so we can send you the invitation.")
     phone = TelField("A phone number that's safe for us to call (optional)", filters=[strip],
                      validators=[Optional()])
     discreet = BooleanField("Please keep contact discreet: no reminder emails")
@@ -74,9 +64,7 @@ class PartnerForm(FlaskForm):
         "The practice may contact me by email (and phone, if given) about the consultation",
         validators=[DataRequired("We need your permission to contact you about the "
                                  "consultation.")])
-    consent_privacy = BooleanField(
-        "I have read the privacy notice",
-        validators=[DataRequired("Please read and accept the privacy notice to continue.")])
+    consent_privacy = privacy_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

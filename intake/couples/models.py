@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..clock import now_utc
 from ..database import UTCDateTime
 from ..extensions import db
-from ..intakes.models import initials_of
+from ..intakes.models import Named
 
 INVITED = "invited"  # their email went out; not answered yet
 JOINED = "joined"  # answered, nothing flagged (or staff decided): they come to the consultation
@@ -22,7 +22,7 @@ UNANSWERED = (INVITED, EXPIRED, BOUNCED)  # the form is still theirs to fill
 STATUSES = (INVITED, JOINED, FLAGGED, EXPIRED, BOUNCED)
 
 
-class Partner(db.Model):
+class Partner(Named, db.Model):
     """The second person of a couple's intake, invited by email once the first books.
 
     Everything here is theirs: never shown to the first partner, never put in any email, shown
@@ -64,13 +64,3 @@ class Partner(db.Model):
         sa.ForeignKey("staff_user.id"), nullable=True)
 
     intake = relationship("Intake")
-
-    @property
-    def first_name(self) -> str:
-        """Return the first word of the name, for greetings."""
-        return (self.name.split() or [""])[0]
-
-    @property
-    def initials(self) -> str:
-        """Return their initials ("A. B."), the most a calendar shows."""
-        return initials_of(self.name)

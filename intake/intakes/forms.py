@@ -42,6 +42,49 @@ NAME_MAX = 120
 PHONE = re.compile(r"^\+?[0-9 ().\-]{6,30}$")
 
 
+# Questions both a client's intake and a couple's partner's ask, in the same words.
+
+def story_field() -> TextAreaField:
+    """Return the optional "in your own words" answer, within STORY_MAX characters."""
+    return TextAreaField(
+        "In your own words (optional)",
+        filters=[strip],
+        validators=[Optional(), Length(max=STORY_MAX, message=(
+            f"Please keep this under {STORY_MAX:,} characters. You can tell your therapist "
+            "more when you meet.")), no_control_characters],
+    )
+
+
+def timezone_field() -> SelectField:
+    """Return the time-zone question (its choices are set when the form is made)."""
+    return SelectField("Your time zone", validators=[InputRequired(
+        "Please choose your time zone so we can show times correctly.")])
+
+
+def name_field() -> StringField:
+    """Return the one-line name question."""
+    return StringField("Your name", filters=[strip], validators=[
+        DataRequired("Please tell us your name."),
+        Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
+        single_line])
+
+
+def email_field(why: str) -> EmailField:
+    """Return the email question; `why` is the message when it is left empty."""
+    return EmailField("Your email", filters=[strip], validators=[
+        DataRequired(why),
+        Length(max=254, message="That email address is too long."),
+        Email("Please check your email address: it should look like name@example.com.",
+              allow_smtputf8=False)])
+
+
+def privacy_field() -> BooleanField:
+    """Return the privacy notice's checkbox, which must be ticked."""
+    return BooleanField(
+        "I have read the privacy notice",
+        validators=[DataRequired("Please read and accept the privacy notice to continue.")])
+
+
 def _plain(message: str) -> str:
     """Return WTForms' choice errors in plain words (a tampered or unknown value)."""
     if "valid choice" in message:
@@ -69,13 +112,7 @@ class IntakeForm(FlaskForm):
 
     concerns = MultiCheckboxField("What brings you here? Choose any that fit.",
                                   choices=options((c.key, c.label) for c in CONCERNS))
-    story = TextAreaField(
-        "In your own words (optional)",
-        filters=[strip],
-        validators=[Optional(), Length(max=STORY_MAX, message=(
-            f"Please keep this under {STORY_MAX:,} characters. You can tell your therapist "
-            "more when you meet.")), no_control_characters],
-    )
+    story = story_field()
     modality = RadioField(
         "Which kind of therapy are you looking for?", choices=options(MODALITY_CHOICES),
         validators=[InputRequired("Please choose one, or choose “I’m not sure yet”.")])
@@ -101,27 +138,17 @@ class IntakeForm(FlaskForm):
         validators=[InputRequired("Please choose a language.")])
     times = MultiCheckboxField("When suits you? Choose any that fit.",
                                choices=options(TIMES.items()))
-    timezone = SelectField("Your time zone", validators=[InputRequired(
-        "Please choose your time zone so we can show times correctly.")])
+    timezone = timezone_field()
 
-    name = StringField("Your name", filters=[strip], validators=[
-        DataRequired("Please tell us your name."),
-        Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
-        single_line])
-    email = EmailField("Your email", filters=[strip], validators=[
-        DataRequired("Please give an email address so we can send your appointment."),
-        Length(max=254, message="That email address is too long."),
-        Email("Please check your email address: it should look like name@example.com.",
-              allow_smtputf8=False)])
+    name = name_field()
+    email = email_field("Please give an email address so we can send your appointment.")
     phone = TelField("Phone (optional)", filters=[strip], validators=[Optional()])
     consent_contact = BooleanField(
         "The practice may contact me by email (and phone, if given) about my consultation",
         validators=[DataRequired("We need your permission to contact you about your "
                                  "consultation.")])
     discreet = BooleanField("Please keep contact discreet: no reminder emails")
-    consent_privacy = BooleanField(
-        "I have read the privacy notice",
-        validators=[DataRequired("Please read and accept the privacy notice to continue.")])
+    consent_privacy = privacy_field()
 
     STEPS = (
         ("Safety", ("safety",)),

@@ -23,7 +23,23 @@ def initials_of(name: str) -> str:
     return " ".join(f"{part[0].upper()}." for part in name.split()[:3] if part)
 
 
-class Intake(db.Model):
+class Named:
+    """A person's greeting and initials, for the records that hold their `name`."""
+
+    name: str
+
+    @property
+    def first_name(self) -> str:
+        """Return the first word of the name, for greetings."""
+        return (self.name.split() or [""])[0]
+
+    @property
+    def initials(self) -> str:
+        """Return the initials ("A. B."), the most a calendar or list shows."""
+        return initials_of(self.name)
+
+
+class Intake(Named, db.Model):
     """A submitted intake. Everything here is health information: never put it in an email."""
 
     __tablename__ = "intake"
@@ -63,13 +79,3 @@ class Intake(db.Model):
     acknowledged_by: Mapped[int | None] = mapped_column(
         sa.ForeignKey("staff_user.id", use_alter=True), nullable=True
     )
-
-    @property
-    def first_name(self) -> str:
-        """Return the first word of the name, for greetings."""
-        return (self.name.split() or [""])[0]
-
-    @property
-    def initials(self) -> str:
-        """Return the client's initials ("A. B."), the most a calendar or list shows."""
-        return initials_of(self.name)
