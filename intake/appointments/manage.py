@@ -12,7 +12,7 @@ from .. import links
 from ..calendars.invites import build_calendar_file, calendar_links
 from ..choices import FORMATS, TELEHEALTH
 from ..clock import now_utc
-from ..couples.invitations import joined_partner
+from ..couples.invitations import joined_partner, partner_of
 from ..couples.models import Partner
 from ..extensions import db
 from ..forms import parse_start
@@ -96,9 +96,10 @@ def _page(token: str, appointment: Appointment, viewer: Viewer, **extra):
 
 
 def _together(appointment: Appointment, viewer: Viewer) -> Partner | None:
-    """Return the couple's partner when both of them are on the consultation (a new time is
-    then agreed with both by the front desk), else None."""
-    return viewer.partner or joined_partner(db.session, appointment.intake_id)
+    """Return the couple's partner when the consultation is a couple's whose partner was
+    invited (a new time is then agreed by the front desk), else None. For the first partner
+    this never depends on what the partner answered, or whether they answered at all."""
+    return viewer.partner or partner_of(db.session, appointment.intake_id)
 
 
 @bp.get("/<token>")

@@ -56,6 +56,9 @@ class Partner(Named, db.Model):
     concerns: Mapped[list] = mapped_column(sa.JSON, default=list)
     story: Mapped[str] = mapped_column(sa.Text, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When they joined the consultation (their own invite went out); kept if they are flagged
+    # afterwards, so staff know an invite is in their calendar.
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When the first partner was told the practice will be in touch (no answer, or bounced).
     first_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A staff member who has taken on a flagged, unanswered or bounced partner.

@@ -65,7 +65,7 @@ def answer(partner_id: int, answers: dict, now: datetime | None = None) -> Partn
             partner.safety = answers.get("safety") or partner.safety
             partner.feels_safe = answers.get("feels_safe") or partner.feels_safe
             if partner.status != FLAGGED:
-                _flag(session, partner, now)
+                _flag(session, partner, now, first_answer=False)
             return partner
         for name in ("safety", "feels_safe", "story", "timezone", "name", "email", "phone"):
             value = answers.get(name)
@@ -76,17 +76,25 @@ def answer(partner_id: int, answers: dict, now: datetime | None = None) -> Partn
             setattr(partner, flag, bool(answers.get(flag)))
         partner.answered_at = now
         if risky:
-            _flag(session, partner, now)
+            _flag(session, partner, now, first_answer=True)
         else:
             partner.status = JOINED
             _join(session, partner, now)
     return partner
 
 
-def _flag(session, partner: Partner, now: datetime) -> None:
+def _flag(session, partner: Partner, now: datetime, *, first_answer: bool) -> None:
     """Mark the partner as needing a private call before any joint session, and tell the front
-    desk only that a couple's booking needs a call. Nothing else changes: the request waits for
-    the front desk as every couple's does, and the partner is on no invite."""
+    desk only that a couple's booking needs a call. The request waits for the front desk as
+    every couple's does, and the partner is on no invite from now on.
+
+    On a first answer the couple's consultation takes a new SEQUENCE, as it does when a partner
+    joins, but nothing is sent: the first partner's calendar and later invites read the same
+    whatever the partner answered.
+    """
+    if first_answer:
+        for appointment_id in active_ahead(partner.intake_id, now):
+            locked(session, appointment_id).sequence += 1
     partner.status = FLAGGED
     partner.acknowledged_at = partner.acknowledged_by = None  # a new call to make
     cfg = current_app.config
@@ -99,6 +107,7 @@ def _join(session, partner: Partner, now: datetime) -> None:
     """Put the partner on the consultation the couple holds: their own invite (same UID, a
     new SEQUENCE, them as its attendee, in their zone) and manage link; the therapist's copy
     names both. The request still waits for the front desk; the first partner hears nothing."""
+    partner.joined_at = now
     for appointment_id in active_ahead(partner.intake_id, now):
         appointment = locked(session, appointment_id)
         appointment.sequence += 1
@@ -137,40 +146,50 @@ def acknowledge(partner_id: int, user_id: int, now: datetime | None = None) -> P
 
 
 def lapse(now: datetime | None = None) -> int:
-    """Follow up couples at the partner's last day to answer; return how many.
+    """Follow up couples whose partner's last day to answer has come; return how many.
 
-    A partner whose email could not be delivered is marked bounced, one who has not answered
-    expired, for the front desk's dashboard (a late answer is still welcome). The first
-    partner is told only that the practice will be in touch: whenever their partner has not
-    answered, and also, with the very same email, when the partner answered but the request is
-    still waiting for the front desk, so that what they receive never depends on the answers.
+    A partner whose email could not be delivered is marked bounced at once, one who has not
+    answered by their last day expired: both for the front desk's dashboard (a late answer is
+    still welcome). From the partner's last day, a first partner whose request still waits for
+    the front desk is told, once, only that the practice will be in touch: by the same rule and
+    in the same words whether their partner did not answer, answered, or needs a call.
     """
     now = now or now_utc()
     # Failed invitations are few, and read by the outbox's (status, ...) index.
     failed = sa.select(OutboxMessage.intake_id).where(OutboxMessage.status == FAILED,
                                                       OutboxMessage.kind == INVITE_KIND)
-    waiting = sa.exists().where(Appointment.intake_id == Partner.intake_id,
-                                Appointment.status == HELD, Appointment.starts_at > now)
     due = db.session.scalars(sa.select(Partner.id).where(sa.or_(
         sa.and_(Partner.status == INVITED,
                 sa.or_(Partner.answer_by <= now, Partner.intake_id.in_(failed))),
-        sa.and_(Partner.status.in_((JOINED, FLAGGED)), Partner.first_told_at.is_(None),
-                Partner.answer_by <= now, waiting)))).all()
+        sa.and_(Partner.first_told_at.is_(None), Partner.answer_by <= now,
+                _waiting(Partner.intake_id, now))))).all()
+    done = 0
     for partner_id in due:
         with unit_of_work() as session:
             partner = session.scalar(sa.select(Partner).where(Partner.id == partner_id)
                                      .with_for_update())
+            changed = False
             if partner.status == INVITED:
-                bounced = partner.intake_id in set(session.scalars(failed))
-                partner.status = BOUNCED if bounced else EXPIRED
-            elif partner.first_told_at is not None:
-                continue
-            partner.first_told_at = now
-            intake = partner.intake
-            enqueue(session, "partner_pending_client", intake.name, intake.email,
-                    {"first_name": intake.first_name}, kind="partner_pending",
-                    intake_id=intake.id)
-    return len(due)
+                if partner.intake_id in set(session.scalars(failed)):
+                    partner.status, changed = BOUNCED, True
+                elif partner.answer_by <= now:
+                    partner.status, changed = EXPIRED, True
+            if (partner.first_told_at is None and partner.answer_by <= now
+                    and session.scalar(sa.select(_waiting(partner.intake_id, now)))):
+                partner.first_told_at, changed = now, True
+                intake = partner.intake
+                enqueue(session, "partner_pending_client", intake.name, intake.email,
+                        {"first_name": intake.first_name}, kind="partner_pending",
+                        intake_id=intake.id)
+            done += changed
+    return done
+
+
+def _waiting(intake_id, now: datetime):
+    """Return the condition that the intake holds a request still waiting for the front desk
+    (`intake_id` a value or a column)."""
+    return sa.exists().where(Appointment.intake_id == intake_id, Appointment.status == HELD,
+                             Appointment.starts_at > now)
 
 
 def needing_a_call() -> list[Partner]:

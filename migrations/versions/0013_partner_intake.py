@@ -38,6 +38,7 @@ def upgrade():
         sa.Column('concerns', sa.JSON(), nullable=False),
         sa.Column('story', sa.Text(), nullable=False),
         sa.Column('answered_at', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('joined_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('first_told_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('acknowledged_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('acknowledged_by', sa.Integer(), nullable=True),

@@ -4,7 +4,7 @@ email, their private safety screen, and one consultation for two people."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from intake.calendars.feeds import feed_for
 from intake.couples.models import Partner
 from intake.couples.services import answer as answer_partner
 from intake.extensions import db
+from intake.formatting import clock, day, short_day, when
 from intake.mail.models import OutboxMessage
 from intake.scheduling.services import next_open_times
 from intake.worker import run_pass
@@ -229,7 +230,7 @@ def test_a_partner_who_is_afraid_is_supported_and_nothing_changes_for_the_first(
     db.session.expire_all()
     appointment = db.session.get(Appointment, appointment.id)
     # Not confirmed, held just as long as before: the same as for any couple's request.
-    assert appointment.status == "held" and appointment.sequence == 0
+    assert appointment.status == "held" and appointment.sequence == 1  # as when one joins
     assert appointment.hold_expires_at == held_until
     run_pass()
     assert len(smtp.to("robin@partner.example")) == 1  # no joint invite
@@ -303,7 +304,7 @@ def test_a_partner_not_heard_from_is_on_the_dashboard_and_the_first_is_told_kind
 
 
 def test_a_partner_whose_email_bounces_is_on_the_dashboard(
-    app, client, demo, smtp, make_user
+    app, client, demo, smtp, make_user, clock
 ):
     smtp.unknown.add("robin@partner.example")
     book_as_couple(client)
@@ -311,16 +312,21 @@ def test_a_partner_whose_email_bounces_is_on_the_dashboard(
     assert db.session.scalar(sa.select(OutboxMessage.status).where(
         OutboxMessage.kind == "partner_invite")) == "failed"
     assert db.session.scalar(sa.select(Partner.status)) == "bounced"
-    booking, told = smtp.to("alex@client.example")
-    assert "will be in touch" in told.get_body(("plain",)).get_content()
     desk = app.test_client()
     make_user("front_desk", email="desk@harbor.example")
     sign_in(desk, "desk@harbor.example")
     assert "could not be delivered" in desk.get("/staff/").text
+    # The first partner hears at the partner's last day, as for any couple's request that
+    # still waits, not at once (which would tell them something of their partner).
+    (booking,) = smtp.to("alex@client.example")
+    clock.set(db.session.scalar(sa.select(Partner.answer_by)) + timedelta(minutes=1))
+    run_pass()
+    booking, told = smtp.to("alex@client.example")
+    assert "will be in touch" in told.get_body(("plain",)).get_content()
 
 
 def test_once_both_are_on_it_a_new_time_is_agreed_with_both_by_the_front_desk(
-    app, client, demo, smtp
+    app, client, demo, smtp, make_user
 ):
     appointment = book_directly("maya-chen", partner_agreed=True,
                                 partner_email="robin@partner.example")
@@ -333,19 +339,28 @@ def test_once_both_are_on_it_a_new_time_is_agreed_with_both_by_the_front_desk(
         manage = urlsplit(links.manage_url(appointment)).path
     # The therapist's own calendar feed shows both by their initials.
     assert b"SUMMARY:Consultation: A. M. & R. L." in feed_for(appointment.therapist_id)
+    with app.test_request_context():
+        theirs = urlsplit(links.manage_url(appointment, partner=True)).path
     page = client.get(manage)
     assert "Who is coming" in page.text and "You and Robin, together" in page.text
     assert "Choose another time" not in page.text  # no moving it alone
-    asked = client.post(f"{manage}/reschedule", data={"csrf_token": csrf_from(page.text)})
+    # Robin asks for another time: the desk sees who asked; Alex's page doesn't say they did.
+    robin = app.test_client()
+    asked = robin.post(f"{theirs}/reschedule", data={})
     assert asked.status_code == 200 and "passed your request" in asked.text
     db.session.expire_all()
     moved = db.session.get(Appointment, appointment.id)
     assert moved.change_request == "reschedule" and moved.starts_at == appointment.starts_at
+    assert moved.change_requested_by == "partner"
+    assert "You've asked" in robin.get(theirs).text
+    assert "You've asked" not in client.get(manage).text
+    desk = app.test_client()
+    make_user("front_desk", email="desk@harbor.example")
+    sign_in(desk, "desk@harbor.example")
+    assert "Alex's partner</strong> asks to move" in desk.get("/staff/").text
+    client.post(f"{manage}/reschedule", data={})
     assert "You've asked us to find another time" in client.get(manage).text
-    # Robin's own page does not speak of Alex's request as theirs.
-    with app.test_request_context():
-        theirs = urlsplit(links.manage_url(moved, partner=True)).path
-    assert "You've asked" not in client.get(theirs).text
+    assert "You've asked" not in robin.get(theirs).text
 
     # The front desk's offer of a new time goes to the one who booked: its page leads into
     # their own intake, which the partner never reaches.
@@ -420,3 +435,76 @@ def test_a_partner_who_thinks_again_is_heard(app, client, demo, smtp):
     same = partner_browser.post(path, data=PARTNER_ANSWERS)
     assert "we have your answers" in same.text
     assert db.session.get(Partner, partner.id).status == "flagged"
+
+
+def _seen_by_first_partner(app, smtp, browser, appointment) -> list[str]:
+    """Return what a first partner can see of their booking (their pages, their calendar file,
+    their emails), with what differs between any two bookings (times, links, addresses) taken
+    out."""
+    db.session.expire_all()
+    booked = db.session.get(Appointment, appointment.id)
+    intake = booked.intake
+    with app.test_request_context():
+        manage = urlsplit(links.manage_url(booked)).path
+    shown = [browser.get(path).text for path in (
+        manage, f"{manage}/reschedule", f"/intake/{intake.reference}/match",
+        f"/intake/{intake.reference}/booked/{booked.uid}")]
+    ics = Calendar.from_ical(browser.get(f"{manage}/calendar.ics").data).walk("VEVENT")[0]
+    shown.append(f"{ics['SEQUENCE']} {ics['STATUS']} {booked.status} {booked.sequence}")
+    shown += [bodies(m) for m in smtp.to(intake.email)]
+    zone = booked.client_timezone
+    variable = [booked.uid, intake.reference, intake.email]
+    for instant in (booked.starts_at, booked.ends_at):
+        variable += [fmt(instant, zone) for fmt in (when, day, short_day, clock)]
+        variable.append(f"{instant.astimezone(UTC):%Y%m%dT%H%M%SZ}")
+    plain = []
+    for text in shown:
+        for value in sorted(variable, key=len, reverse=True):
+            text = text.replace(value, "…")
+        plain.append(re.sub(r"(/manage/|/choose-again/|/together/|token=)[\w.\-]+", r"\1…",
+                            re.sub(r"DTSTAMP:\S+|Message-ID.*|X-CSRFToken\": \"[^\"]+"
+                                   r"|\d{4}-\d\d-\d\dT[\dA-F%:+]+", "", text)))
+    return plain
+
+
+def test_what_the_first_partner_sees_never_depends_on_the_partners_answers(
+    app, demo, smtp, clock
+):
+    couples = {}
+    for n, feels_safe in enumerate(("no", "yes")):
+        browser = app.test_client()
+        couples[feels_safe] = (browser, book_first_time(
+            browser, "maya-chen", story=FIRST_WORDS, partner_agreed="y", partner_name="Robin",
+            partner_email=f"robin{n}@partner.example", email=f"alex{n}@client.example"))
+    run_pass()
+    for n, feels_safe in enumerate(("no", "yes")):
+        (message,) = smtp.to(f"robin{n}@partner.example")
+        path = re.search(r"http://127\.0\.0\.1:5000(/together/\S+)",
+                         message.get_body(("plain",)).get_content()).group(1)
+        assert answer(app.test_client(), path, feels_safe=feels_safe,
+                      email=f"robin{n}@partner.example").status_code == 200
+    run_pass()
+    assert sorted(db.session.scalars(sa.select(Partner.status))) == ["flagged", "joined"]
+
+    def seen(feels_safe):
+        return _seen_by_first_partner(app, smtp, *couples[feels_safe])
+
+    for a, b in zip(seen("no"), seen("yes"), strict=True):
+        assert a == b, "\n".join(list(__import__("difflib").unified_diff(
+            a.splitlines(), b.splitlines(), lineterm=""))[:30])
+    # At the partners' last day to answer, and after it: still the same.
+    last = max(db.session.scalars(sa.select(Partner.answer_by)))
+    clock.set(last + timedelta(minutes=1))
+    run_pass()
+    assert seen("no") == seen("yes")
+    assert "will be in touch" in seen("no")[-1]
+
+
+def test_the_partners_form_needs_no_form_token(app, client, demo, with_csrf):
+    book_directly("maya-chen", partner_agreed=True, partner_email="robin@partner.example")
+    partner = db.session.scalar(sa.select(Partner))
+    with app.test_request_context():
+        path = urlsplit(links.partner_intake_url(partner.id)).path
+    # Sent an hour or more after the page was opened, or from another tab: the link decides.
+    done = client.post(path, data=PARTNER_ANSWERS)
+    assert done.status_code == 200 and "Thank you, Robin" in done.text

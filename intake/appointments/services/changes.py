@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ... import audit
 from ...calendars.invites import REQUEST
 from ...clock import now_utc
-from ...couples.invitations import hold_until, partner_of, waits_for
 from ...database import unit_of_work
 from ...extensions import db
 from ...scheduling.services import is_open
@@ -69,18 +67,13 @@ def reschedule(appointment_id: int, version: int, starts_at: datetime,
     now = now or now_utc()
     try:
         with unit_of_work() as session:
-            # A couple's partner (locked) before the appointment, in the order booking takes.
-            intake_id = session.scalar(sa.select(Appointment.intake_id).where(
-                Appointment.id == appointment_id))
-            partner = partner_of(session, intake_id, lock=True) if intake_id else None
             appointment = _client_change(session, appointment_id, version, now)
             if not is_open(appointment.therapist, starts_at, now, ignore=appointment.id):
                 raise TimeNotOpen(NOT_OPEN)
             move(appointment, starts_at, starts_at + (appointment.ends_at - appointment.starts_at))
             if appointment.status == HELD:
-                appointment.hold_expires_at = (
-                    hold_until(partner, starts_at, now) if waits_for(partner)
-                    else now + timedelta(hours=current_app.config["HOLD_HOURS"]))
+                appointment.hold_expires_at = now + timedelta(
+                    hours=current_app.config["HOLD_HOURS"])
             withdraw_proposals(session, appointment.id)
             session.flush()
             audit.record(session, "reschedule", None, "appointment", appointment.id,
