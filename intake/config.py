@@ -62,6 +62,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # page says both.
         "PRACTICE_HOURS": env.get("PRACTICE_HOURS") or "Monday to Friday, 9 am to 6 pm",
         "CALLBACK_WITHIN": env.get("CALLBACK_WITHIN") or "within two hours",
+        # The same two, as the practice says them in Spanish.
+        "PRACTICE_HOURS_ES": (env.get("PRACTICE_HOURS_ES")
+                              or "de lunes a viernes, de 9 a. m. a 6 p. m."),
+        "CALLBACK_WITHIN_ES": env.get("CALLBACK_WITHIN_ES") or "en menos de dos horas",
         "STAFF_EMAIL": env.get("STAFF_EMAIL") or sender,
         "MAIL_SERVER": env.get("MAIL_SERVER") or "",
         "MAIL_PORT": _int(env.get("MAIL_PORT"), 25),

@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import available_timezones
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import SelectChoice, SelectMultipleField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from . import i18n
 from .formatting import COMMON_ZONES, zone_name
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -19,43 +22,55 @@ LINE_BREAK = re.compile(r"[\r\n\u2028\u2029\x85]")
 
 
 def options(pairs) -> list[SelectChoice]:
-    """Return (value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
+    """Return (value, label) pairs as WTForms choices, each label shown in the page's language
+    (the catalogue's words for it, or the label itself)."""
+    return [SelectChoice(value, _l(label) if isinstance(label, str) else label)
+            for value, label in pairs]
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    """Return every IANA zone as (value, label) for the time-zone pickers, in the page's
+    language: the common zones first by the names people use ("Central Time (Chicago)"), then
+    every other zone by its place, A to Z ("Lisbon time (Europe)")."""
+    return _timezone_choices(i18n.current())
 
 
 @cache
-def timezone_choices() -> list[tuple[str, str]]:
-    """Return every IANA zone as (value, label) for the time-zone pickers: the common zones
-    first by the names people use ("Central Time (Chicago)"), then every other zone by its
-    place, A to Z ("Lisbon time (Europe)")."""
+def _timezone_choices(language: str) -> list[tuple[str, str]]:
+    """Return `timezone_choices` in `language` (made once per process and language)."""
     zones = {z for z in available_timezones() if "/" in z and not z.startswith("Etc/")}
     others = sorted(((zone_name(z), z) for z in zones if z not in COMMON_ZONES),
                     key=lambda pair: pair[0].casefold())
-    return [*COMMON_ZONES.items(), *((value, label) for label, value in others)]
+    return [*((z, zone_name(z)) for z in COMMON_ZONES), *((value, label)
+                                                          for label, value in others)]
 
 
-@cache
 def timezone_options() -> list[SelectChoice]:
-    """Return the time-zone picker's choices for a form field (made once per process)."""
-    return options(timezone_choices())
+    """Return the time-zone picker's choices for a form field, in the page's language."""
+    return _timezone_options(i18n.current())
 
 
 @cache
-def _zone_option_tags() -> tuple[dict[str, str], str]:
+def _timezone_options(language: str) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in _timezone_choices(language)]
+
+
+@cache
+def _zone_option_tags(language: str) -> tuple[dict[str, str], str]:
     """Return each zone's escaped `<option>` element by zone, and the picker's inside: the
     common zones by the names people use, then every other zone by its place, A to Z."""
     tags = {value: f'<option value="{escape(value)}">{escape(label)}</option>'
-            for value, label in timezone_choices()}
+            for value, label in _timezone_choices(language)}
     common = "".join(tags[value] for value in COMMON_ZONES)
     rest = "".join(tag for value, tag in tags.items() if value not in COMMON_ZONES)
-    inside = (f'<optgroup label="Common time zones">{common}</optgroup>'
-              f'<optgroup label="Every time zone, by place">{rest}</optgroup>')
+    inside = (f'<optgroup label="{escape(_("Common time zones"))}">{common}</optgroup>'
+              f'<optgroup label="{escape(_("Every time zone, by place"))}">{rest}</optgroup>')
     return tags, inside
 
 
 def zone_options(selected: str) -> Markup:
     """Return the time-zone picker's `<optgroup>`s of `<option>`s with `selected` chosen."""
-    tags, joined = _zone_option_tags()
+    tags, joined = _zone_option_tags(i18n.current())
     chosen = tags.get(selected)
     if chosen is not None:
         joined = joined.replace(chosen, chosen.replace("<option ", "<option selected ", 1), 1)
@@ -72,14 +87,15 @@ class MultiCheckboxField(SelectMultipleField):
 def no_control_characters(_form, field) -> None:
     """Reject NUL and other control characters (tabs and line breaks in text areas pass)."""
     if field.data and CONTROL.search(field.data):
-        raise ValidationError("Please remove the unusual invisible characters from this answer.")
+        raise ValidationError(_("Please remove the unusual invisible characters from this "
+                                "answer."))
 
 
 def single_line(_form, field) -> None:
     """Reject line breaks and control characters in one-line answers such as names."""
     text = field.data or ""
     if LINE_BREAK.search(text) or CONTROL.search(text) or "\t" in text:
-        raise ValidationError("Please write this on one line, without special characters.")
+        raise ValidationError(_("Please write this on one line, without special characters."))
 
 
 def strip(value):

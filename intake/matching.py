@@ -19,6 +19,7 @@ from .choices import (
     LANGUAGE_NAMES,
     MODALITIES,
     MODALITY_REASONS,
+    N_,
     NOT_SURE,
     TELEHEALTH,
     TIME_REASONS,
@@ -54,13 +55,35 @@ class Wish:
     timezone: str = "UTC"
 
 
+@dataclass(frozen=True)
+class Reason:
+    """One reason a therapist fits: words marked for translation, and the phrases they list
+    (`%(list)s`), each marked too."""
+
+    words: str
+    listed: tuple[str, ...] = ()
+
+
 @dataclass
 class Match:
     """A therapist who passed the hard filters, with a score and the reasons for it."""
 
     therapist_id: int
     score: float
-    reasons: list[str] = field(default_factory=list)
+    because: list[Reason] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Return the reasons in plain English words."""
+        return describe(self.because)
+
+
+def describe(because: Sequence[Reason], translate=lambda text: text) -> list[str]:
+    """Return the reasons as sentences, each word passed through `translate` (a page's
+    gettext; English as it is by default)."""
+    return [_capitalise(translate(r.words) % {"list": _join([translate(p) for p in r.listed],
+                                                            translate)})
+            for r in because]
 
 
 def wanted_modalities(wish: Wish) -> frozenset[str]:
@@ -129,11 +152,11 @@ def _buckets(hours: tuple[HoursRange, ...], own_zone: str, zone: str,
 
 def score(candidate: Candidate, wish: Wish, today: date) -> Match:
     """Return the candidate's match: a score (higher is better) and the reasons behind it."""
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     points = 0.0
     wanted = wanted_modalities(wish)
     for modality in sorted(candidate.modalities & wanted):
-        reasons.append(MODALITY_REASONS[modality])
+        reasons.append(Reason(MODALITY_REASONS[modality]))
     if wish.modality == NOT_SURE:
         points += len(candidate.modalities & wanted)
 
@@ -141,25 +164,26 @@ def score(candidate: Candidate, wish: Wish, today: date) -> Match:
               if k in CONCERNS_BY_KEY]
     if shared:
         points += 3 * len(shared)
-        reasons.append("works with " + _join([c.short for c in shared]))
+        reasons.append(Reason(N_("works with %(list)s"), tuple(c.short for c in shared)))
 
     if wish.times:
         covered = sorted(wish.times & time_buckets(candidate, wish.timezone, today))
         points += 2 * len(covered)
         if covered:
-            reasons.append(_join([TIME_REASONS[t] for t in covered]))
+            reasons.append(Reason("%(list)s", tuple(TIME_REASONS[t] for t in covered)))
 
     if wish.format == TELEHEALTH:
-        reasons.append("sees clients online")
+        reasons.append(Reason(N_("sees clients online")))
     elif wish.format == IN_PERSON:
-        reasons.append("sees clients in person")
+        reasons.append(Reason(N_("sees clients in person")))
     if wish.language and wish.language != "en":
-        reasons.append(f"speaks {LANGUAGE_NAMES.get(wish.language, wish.language)}")
+        reasons.append(Reason(N_("speaks %(list)s"),
+                              (LANGUAGE_NAMES.get(wish.language, wish.language),)))
 
     points -= 0.25 * candidate.load
     if candidate.load <= 2:
-        reasons.append("has room for new clients")
-    return Match(candidate.id, points, [_capitalise(r) for r in reasons])
+        reasons.append(Reason(N_("has room for new clients")))
+    return Match(candidate.id, points, reasons)
 
 
 def rank(
@@ -172,11 +196,12 @@ def rank(
     return matches[:limit]
 
 
-def _join(items: Sequence[str]) -> str:
-    """Return items joined as plain English ("a, b and c")."""
+def _join(items: Sequence[str], translate=lambda text: text) -> str:
+    """Return items joined in plain words ("a, b and c")."""
     if len(items) <= 1:
         return items[0] if items else ""
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return translate(N_("%(items)s and %(last)s")) % {"items": ", ".join(items[:-1]),
+                                                      "last": items[-1]}
 
 
 def _capitalise(text: str) -> str:

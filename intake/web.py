@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     formatting,
+    i18n,
     logs,
     models,  # noqa: F401  (every table known to migrations)
 )
@@ -75,6 +76,7 @@ def init_app(app: Flask) -> None:
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    i18n.init(app)
     app.register_blueprint(pages_bp)
     app.register_blueprint(intakes.bp)
     app.register_blueprint(appointments.bp)

@@ -26,6 +26,7 @@ from intake.staff.accounts import create_user
 from intake.therapists.models import Therapist
 from tests.helpers import (
     PASSWORD,
+    ROOT,
     free_port,
     missing,
     running_postgres,
@@ -56,6 +57,21 @@ class _ThreadingWithDaemonTimers:
 if "faketime" in os.environ.get("LD_PRELOAD", ""):
     limits_memory.threading = _ThreadingWithDaemonTimers()
 # ---------------------------------------------------------------- PostgreSQL
+
+def pytest_sessionstart(session):
+    """Outside CI, compile the translations when their catalogues are newer (as `make install`
+    does); in CI the Makefile's own step is what is tested, so nothing is done here."""
+    if os.environ.get("CI"):
+        return
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (ROOT / "intake" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source))
+
 
 @pytest.fixture(scope="session")
 def postgres():

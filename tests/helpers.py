@@ -156,7 +156,8 @@ def fill_intake(client, **changes) -> str:
 
 def slot_links(html: str) -> list[str]:
     """Return the review links of the open times on a page."""
-    return [link.replace("&amp;", "&") for link in re.findall(r'href="([^"]*/book/[^"]+)"', html)]
+    return [link.replace("&amp;", "&")
+            for link in re.findall(r'href="(/intake/[^"]*/book/[^"]+)"', html)]
 
 
 def hidden_inputs(html: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from .. import links
@@ -72,11 +73,12 @@ def calendar_choices(appointment: Appointment, token: str | None = None) -> dict
     """Return where the client can add the appointment: Google's and Outlook's filled-in "new
     event" pages ("google", "outlook"; never with the video room's address) and the .ics file
     ("ics") behind the manage link."""
-    data = services.invite_data(appointment, f"Consultation with {appointment.therapist.name}")
+    data = services.invite_data(appointment, services.client_summary(appointment))
     if data.conference:  # the video room stays out of other companies' addresses and logs
-        data = replace(data, conference="", location=f"{FORMATS[TELEHEALTH]}: the link is in "
-                       "your email", description=data.description.replace(
-                           f"Join the video consultation: {data.conference}\n", ""))
+        data = replace(data, conference="", location=_(
+            "%(how)s: the link is in your email", how=_(FORMATS[TELEHEALTH])),
+            description=data.description.replace(services.join_line(data.conference) + "\n",
+                                                  ""))
     return {**calendar_links(data), "ics": url_for(
         "manage.calendar_file", token=token or links.manage_token(appointment))}
 
@@ -117,8 +119,8 @@ def calendar_file(token: str):
     appointment, _, problem, _ = _load(token)
     if problem:
         return _problem_page(problem, appointment)
-    body = build_calendar_file(services.invite_data(
-        appointment, f"Consultation with {appointment.therapist.name}"))
+    body = build_calendar_file(services.invite_data(appointment,
+                                                    services.client_summary(appointment)))
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="consultation.ics"'})
 
@@ -131,7 +133,7 @@ def cancel(token: str):
     if problem:
         return _problem_page(problem, appointment)
     if not FlaskForm().validate_on_submit():
-        return _page(token, appointment, viewer, message="Please try again."), 400
+        return _page(token, appointment, viewer, message=_("Please try again.")), 400
     together = _together(appointment, viewer)
     try:
         if not services.cancel_or_ask_desk(appointment.id, version, by=viewer.role):
@@ -164,7 +166,7 @@ def reschedule(token: str):
         starts_at = parse_start(request.form.get("start"))
         if not form.validate_on_submit() or starts_at is None:
             return _page(token, appointment, viewer,
-                         message="Please choose one of the open times."), 422
+                         message=_("Please choose one of the open times.")), 422
         try:
             moved = services.reschedule(appointment.id, version, starts_at)
         except services.BookingError as exc:

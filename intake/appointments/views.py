@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from .. import links
 from ..clock import now_utc
@@ -124,7 +125,8 @@ def review(reference: str, slug: str):
     starts_at = parse_start(request.args.get("start"))
     if starts_at is None or not is_open(therapist, starts_at, now_utc()):
         return _unavailable(intake, therapist, zone,
-                            "That time isn't available any more. Here are other open times.", 409)
+                            _("That time isn't available any more. Here are other open times."),
+                            409)
     form = BookingForm(start=starts_at.isoformat(), key=secrets.token_urlsafe(24), tz=zone)
     earlier = [db.session.get(Appointment, i)
                for i in services.active_ahead(intake.id, now_utc())]
@@ -148,7 +150,8 @@ def _booked(response) -> bool:
 @bp.post("/book/<slug>")
 @limiter.limit(_booking_limit)
 @limiter.limit(lambda: current_app.config["BOOKINGS_PER_ADDRESS_PER_DAY"], deduct_when=_booked,
-               error_message="Many consultations were booked from your connection today.")
+               error_message=lambda: _("Many consultations were booked from your connection "
+                                       "today."))
 def book(reference: str, slug: str):
     """Book the reviewed time; on success 303 to the confirmation page. An intake that holds a
     consultation already is shown it (409), unless this is the same booking sent again."""
@@ -158,9 +161,10 @@ def book(reference: str, slug: str):
     form = BookingForm()
     starts_at = parse_start(form.start.data)
     if not form.validate_on_submit() or starts_at is None:
-        what = "how you'd like to meet" if form.how.errors else "the time you chose"
-        return _unavailable(intake, therapist, zone,
-                            f"We couldn't read {what}. Please pick it again.", 422)
+        problem = (_("We couldn't read how you'd like to meet. Please pick it again.")
+                   if form.how.errors else
+                   _("We couldn't read the time you chose. Please pick it again."))
+        return _unavailable(intake, therapist, zone, problem, 422)
     try:
         booked = services.book(intake, therapist, starts_at, form.key.data,
                                how=form.how.data or None, replace=False)

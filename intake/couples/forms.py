@@ -3,6 +3,8 @@ beside each field, everything typed kept), and a private safety screen."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -34,36 +36,36 @@ from ..intakes.forms import (
     timezone_field,
 )
 
-SAFETY_QUESTION = ("Right now, are you having thoughts of ending your life or of harming "
-                   "yourself or someone else, or are you in danger?")
+SAFETY_QUESTION = _l("Right now, are you having thoughts of ending your life or of harming "
+                     "yourself or someone else, or are you in danger?")
 
 
 class PartnerForm(FlaskForm):
     """What a couple's partner tells the practice, in their own words."""
 
     safety = RadioField(SAFETY_QUESTION, choices=options(SAFETY_CHOICES), validators=[
-        InputRequired("Please answer this question so we can make sure you get the right "
-                      "help.")])
+        InputRequired(_l("Please answer this question so we can make sure you get the right "
+                         "help."))])
     feels_safe = RadioField(
-        "Do you ever feel afraid of your partner, or has your partner hurt you, threatened you "
-        "or tried to control what you do?",
+        _l("Do you ever feel afraid of your partner, or has your partner hurt you, threatened "
+           "you or tried to control what you do?"),
         choices=options(FEELS_SAFE_CHOICES), validators=[
-            InputRequired("Please choose one. Any answer is all right: only our team and your "
-                          "therapist see it.")])
+            InputRequired(_l("Please choose one. Any answer is all right: only our team and "
+                             "your therapist see it."))])
     concerns = MultiCheckboxField(
-        "What would you like to work on together? Choose any that fit.",
+        _l("What would you like to work on together? Choose any that fit."),
         choices=options((key, CONCERNS_BY_KEY[key].label) for key in COUPLE_CONCERNS))
     story = story_field()
     timezone = timezone_field()
     name = name_field()
-    email = email_field("Please give an email address so we can send you the invitation.")
-    phone = TelField("A phone number that's safe for us to call (optional)", filters=[strip],
+    email = email_field(_l("Please give an email address so we can send you the invitation."))
+    phone = TelField(_l("A phone number that's safe for us to call (optional)"), filters=[strip],
                      validators=[Optional()])
-    discreet = BooleanField("Please keep contact discreet: no reminder emails")
+    discreet = BooleanField(_l("Please keep contact discreet: no reminder emails"))
     consent_contact = BooleanField(
-        "The practice may contact me by email (and phone, if given) about the consultation",
-        validators=[DataRequired("We need your permission to contact you about the "
-                                 "consultation.")])
+        _l("The practice may contact me by email (and phone, if given) about the consultation"),
+        validators=[DataRequired(_l("We need your permission to contact you about the "
+                                    "consultation."))])
     consent_privacy = privacy_field()
 
     def __init__(self, *args, **kwargs):
@@ -81,10 +83,10 @@ class PartnerForm(FlaskForm):
         ok = self.validate()
         if self.phone.data and not PHONE.match(self.phone.data):
             self.phone.errors = [*self.phone.errors,
-                                 "Please give a phone number using digits, spaces and +."]
+                                 _("Please give a phone number using digits, spaces and +.")]
             ok = False
         for field in self:
-            field.errors = ["Please choose one of the options shown." if "valid choice" in e
+            field.errors = [_("Please choose one of the options shown.") if "valid choice" in e
                             else e for e in field.errors]
         return ok
 

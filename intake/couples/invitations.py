@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import links
+from .. import i18n, links
 from ..intakes.models import Intake
 from ..mail.outbox import enqueue
 from .models import INVITED, JOINED, Partner
@@ -60,7 +60,7 @@ def for_booking(session, intake: Intake, starts_at: datetime, now: datetime) -> 
     enqueue(session, "partner_invite", partner.name, partner.email,
             {"first_name": partner.first_name, "other_name": intake.first_name,
              "link": links.partner_intake_url(partner.id), "days": days},
-            kind=INVITE_KIND, intake_id=intake.id)
+            kind=INVITE_KIND, intake_id=intake.id, language=i18n.for_intake(intake))
     return partner
 
 

@@ -14,8 +14,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
-from .. import audit
+from .. import audit, i18n
 from ..appointments.models import HELD, Appointment
 from ..appointments.services import active_ahead
 from ..appointments.services.lifecycle import locked, notify
@@ -30,7 +31,7 @@ from ..mail.outbox import enqueue
 from .invitations import INVITE_KIND
 from .models import BOUNCED, EXPIRED, FLAGGED, INVITED, JOINED, UNANSWERED, Partner
 
-ANSWERED = "You've already answered: thank you. If anything has changed, please call us."
+ANSWERED = _l("You've already answered: thank you. If anything has changed, please call us.")
 
 
 class AlreadyAnswered(UserError):
@@ -180,7 +181,7 @@ def lapse(now: datetime | None = None) -> int:
                 intake = partner.intake
                 enqueue(session, "partner_pending_client", intake.name, intake.email,
                         {"first_name": intake.first_name}, kind="partner_pending",
-                        intake_id=intake.id)
+                        intake_id=intake.id, language=i18n.for_intake(intake))
             done += changed
     return done
 

@@ -12,10 +12,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from .. import links
+from .. import i18n, links
 from ..appointments.candidates import matches_for
 from ..appointments.models import Appointment
 from ..appointments.views import booked_instead
@@ -55,14 +57,16 @@ def _too_fast(form: IntakeForm) -> bool:
     return (now_utc() - signed_at).total_seconds() < minimum
 
 
-def _render_step(form: IntakeForm, step: int, status: int = 200, unsaved: bool = False):
-    """Return the form at `step`: the whole page, or for htmx the step partial alone.
+def _render_step(form: IntakeForm, step: int, status: int = 200, unsaved: bool = False,
+                 whole: bool = False):
+    """Return the form at `step`: the whole page, or for htmx the step partial alone (the whole
+    page all the same with `whole`, as after the language changed).
 
     With `unsaved`, a note above the form says the answers could not be saved yet and are
     kept; crisis resources are shown with it when the safety answer signals risk.
     """
     form.step.data = str(step)
-    template = "intakes/_step.html" if is_htmx() else "intakes/form.html"
+    template = "intakes/_step.html" if is_htmx() and not whole else "intakes/form.html"
     crisis = unsaved and services.signals_risk(form.safety.data)
     return render_template(template, form=form, step=step, steps=IntakeForm.STEPS,
                            unsaved=unsaved, crisis=crisis), status
@@ -87,10 +91,11 @@ def start():
     if is_htmx() or session.get("_flashes"):
         return _first_step(started)
     token = generate_csrf()
-    blank = current_app.extensions.get("blank_intake")
+    key = ("blank_intake", i18n.current())
+    blank = current_app.extensions.get(key)
     if blank is None:
-        page, _ = _first_step(started)
-        blank = current_app.extensions["blank_intake"] = (page, token, started)
+        page, _status = _first_step(started)
+        blank = current_app.extensions[key] = (page, token, started)
     page, first_token, first_started = blank
     return page.replace(first_token, token).replace(first_started, started)
 
@@ -105,6 +110,11 @@ def advance():
     """
     form = IntakeForm(default_timezone=current_app.config["PRACTICE_TIMEZONE"])
     step = form.current_step
+    if request.form.get("lang") in i18n.LANGUAGES:  # the switch: the same step, answers kept
+        session[i18n.KEY] = request.form["lang"]
+        refresh()
+        return _render_step(IntakeForm(default_timezone=current_app.config[
+            "PRACTICE_TIMEZONE"]), step, whole=True)
     if request.form.get("nav") == "back":
         return _render_step(form, max(step - 1, 0))
 
@@ -118,8 +128,8 @@ def advance():
     if step < len(IntakeForm.STEPS) - 1:
         return _render_step(form, step + 1)
     if form.website.data or _too_fast(form):
-        form.name.errors.append("Something went wrong sending the form. Please wait a moment "
-                                "and send it again.")
+        form.name.errors.append(_("Something went wrong sending the form. Please wait a "
+                                  "moment and send it again."))
         form.started.data = _stamp().dumps("started")
         return _render_step(form, step, 422)
     intake = services.submit(form.data, form.safety.data)
@@ -130,8 +140,8 @@ def advance():
 def resume_after_expiry():
     """Return the step the person was on, answers kept, asking them to press the button again."""
     form = IntakeForm(default_timezone=current_app.config["PRACTICE_TIMEZONE"])
-    form.csrf_token.errors = ["For your security this page expired. Please press the button "
-                              "again: your answers are kept."]
+    form.csrf_token.errors = [_("For your security this page expired. Please press the "
+                                "button again: your answers are kept.")]
     return _render_step(form, form.current_step, 422)
 
 

@@ -15,6 +15,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from jinja2 import Template
 
 from ..clock import now_utc
@@ -57,16 +58,19 @@ def compose(
     invite: bytes | None = None,
     method: str | None = None,
     headers: dict[str, str] | None = None,
+    language: str = "en",
 ) -> Composed:
-    """Return a composed message for one recipient.
+    """Return a composed message for one recipient, written in `language` (its words, dates
+    and times).
 
     `template` names `emails/<template>.txt` (with the subject) and `.html`. With an
     `invite`, the calendar part's `method` parameter is set to `method`, which must equal the
     METHOD inside the invite. `headers` are added as they are (List-Unsubscribe, for one).
     """
-    context = {**context, "recipient_name": to_name}
-    subject, text = _render(f"{template}.txt", context)
-    html = render_template(f"emails/{template}.html", subject=subject, **context)
+    context = {**context, "recipient_name": to_name, "lang": language}
+    with force_locale(language):
+        subject, text = _render(f"{template}.txt", context)
+        html = render_template(f"emails/{template}.html", subject=subject, **context)
 
     from_address = sender()
     local, _, domain = to_email.rpartition("@")

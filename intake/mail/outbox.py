@@ -25,18 +25,20 @@ def enqueue(
     appointment_id: int | None = None,
     intake_id: int | None = None,
     headers: dict[str, str] | None = None,
+    language: str = "en",
 ) -> OutboxMessage:
     """Compose a message and add it to the session's outbox; return the (unflushed) row.
 
     `template` names the email's templates (see `compose`); `kind` is what the outbox lists it
     as, the template's name unless given. `appointment_id` or `intake_id` ties it to the record
-    whose staff page shows it; `headers` go into the message as they are.
+    whose staff page shows it; `headers` go into the message as they are; `language` is the
+    one it is written in (the reader's: see `i18n.for_intake`).
 
     Nothing is sent here: the worker delivers after the surrounding transaction commits, so a
     rolled-back change sends nothing and a committed one cannot lose its email.
     """
     composed = compose(template, to_name, to_email, context, invite=invite, method=method,
-                       headers=headers)
+                       headers=headers, language=language)
     row = OutboxMessage(
         kind=kind or template,
         recipient=to_email,

@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import audit, links
+from .. import audit, i18n, links
 from ..appointments.candidates import candidate_for, wish_for
 from ..appointments.models import Appointment, holds_its_time
 from ..appointments.services import (
@@ -34,6 +36,7 @@ from ..clock import now_utc
 from ..database import unit_of_work
 from ..errors import UserError
 from ..extensions import db
+from ..formatting import day as day_name
 from ..intakes.models import Intake
 from ..mail.models import OutboxMessage
 from ..mail.outbox import enqueue
@@ -58,20 +61,23 @@ from .models import (
     WaitlistOffer,
 )
 
-DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+        _l("Saturday"), _l("Sunday"))
 PARTS = {key: TIMES[key] for key in ("morning", "afternoon", "evening")}
+PART_NAMES = {"morning": _l("Mornings"), "afternoon": _l("Afternoons"),
+              "evening": _l("Evenings")}
 
-NO_DAYS = "Choose at least one day that suits you."
-NO_PARTS = "Choose at least one time of day that suits you."
-NO_DATE = "Please choose the last day you'd like to stay on the list."
-TOO_SOON = "Choose a date after today."
-TOO_LATE = "Choose a date within the next {days} days."
+NO_DAYS = _l("Choose at least one day that suits you.")
+NO_PARTS = _l("Choose at least one time of day that suits you.")
+NO_DATE = _l("Please choose the last day you'd like to stay on the list.")
+TOO_SOON = _l("Choose a date after today.")
+TOO_LATE = _l("Choose a date within the next {days} days.")
 NOT_WAITING = "This person is no longer waiting."
 ALREADY_OFFERED = "That time was already offered to this person."
 NOT_THEIRS = "{name} doesn't offer what this person asked for."
-OFFER_CLOSED = "This offer has ended: the time was booked, or it is too close now."
-TAKEN_NOW = ("Someone else booked this time a moment before you. You're still on the list, and "
-             "we'll write again when another time frees up.")
+OFFER_CLOSED = _l("This offer has ended: the time was booked, or it is too close now.")
+TAKEN_NOW = _l("Someone else booked this time a moment before you. You're still on the list, "
+               "and we'll write again when another time frees up.")
 
 
 class WaitlistError(UserError):
@@ -117,22 +123,22 @@ def wish_errors(days: list[int], parts: list[str], until: date | None, today: da
 def describe_days(days: Iterable[int]) -> str:
     """Return chosen weekdays in words ("Weekdays", "Monday, Thursday")."""
     chosen = sorted(set(days))
-    named = {(0, 1, 2, 3, 4, 5, 6): "Any day", (0, 1, 2, 3, 4): "Weekdays", (5, 6): "Weekends"}
-    return named.get(tuple(chosen)) or ", ".join(DAYS[d] for d in chosen if 0 <= d <= 6)
+    named = {(0, 1, 2, 3, 4, 5, 6): _("Any day"), (0, 1, 2, 3, 4): _("Weekdays"),
+             (5, 6): _("Weekends")}
+    return named.get(tuple(chosen)) or ", ".join(str(DAYS[d]) for d in chosen if 0 <= d <= 6)
 
 
 def describe_parts(parts: Iterable[str]) -> str:
     """Return chosen times of day in words ("Mornings, Evenings")."""
     chosen = [p for p in PARTS if p in set(parts)]
     if len(chosen) == len(PARTS):
-        return "Any time of day"
-    return ", ".join(PARTS[p].split(" (")[0] for p in chosen)
+        return _("Any time of day")
+    return ", ".join(str(PART_NAMES[p]) for p in chosen)
 
 
 def last_day(entry: WaitlistEntry) -> str:
     """Return the last day the place lasts, in its own zone ("Saturday 26 December")."""
-    day = (entry.until - timedelta(seconds=1)).astimezone(ZoneInfo(entry.timezone))
-    return f"{day:%A} {day.day} {day:%B}"
+    return day_name(entry.until - timedelta(seconds=1), entry.timezone)
 
 
 # ---------------------------------------------------------------- joining and leaving
@@ -151,7 +157,7 @@ def _email(session, template: str, entry: WaitlistEntry, **context) -> None:
     enqueue(session, template, intake.name, intake.email, {
         "entry": entry, "first_name": intake.first_name, "discreet": intake.discreet,
         "zone": entry.timezone, "leave_url": links.waitlist_leave_url(entry.id), **context,
-    }, intake_id=intake.id, headers=_list_headers(entry.id))
+    }, intake_id=intake.id, headers=_list_headers(entry.id), language=i18n.for_intake(intake))
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,7 @@ def offer_time(session, entry_id: int, therapist: Therapist, slot: Slot,
     audit.record(session, "waitlist_offer", by_user_id, "waitlist_offer", offer.id,
                  detail=f"{'by hand' if by_user_id else 'freed time'}, place {entry.id}")
     _email(session, "waitlist_offer", entry, offer=offer, therapist=therapist,
-           how=FORMATS[meeting_format(entry.intake, therapist)],
+           how=_l(FORMATS[meeting_format(entry.intake, therapist)]),
            offer_url=links.waitlist_offer_url(offer.id))
     return offer
 
@@ -295,7 +301,7 @@ def _pass(now: datetime, entries: list[WaitlistEntry]) -> _Pass:
         WaitlistOffer.status, WaitlistOffer.created_at).where(
         WaitlistOffer.entry_id.in_(ids))).all() if ids else []
     last: dict[tuple[int, datetime], datetime] = {}
-    for _, therapist_id, starts_at, _, created_at in offers:
+    for _entry, therapist_id, starts_at, _start, created_at in offers:
         key = (therapist_id, starts_at)
         last[key] = max(last.get(key, created_at), created_at)
     ahead = dict(db.session.execute(

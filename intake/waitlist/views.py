@@ -18,6 +18,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 
@@ -31,6 +33,7 @@ from ..appointments.services import (
     TooManyBookings,
     active_ahead,
 )
+from ..choices import N_
 from ..clock import now_utc
 from ..extensions import csrf, db, limiter
 from ..forms import MultiCheckboxField, options
@@ -55,12 +58,12 @@ bp.add_app_template_global(services.last_day, "waitlist_last_day")
 class WaitlistForm(FlaskForm):
     """What a person waiting for a sooner time chooses."""
 
-    who = RadioField("Who would you like to see?", choices=options([(ANY, ANY)]))
-    days = MultiCheckboxField("Days that suit you", coerce=int,
+    who = RadioField(_l("Who would you like to see?"), choices=options([(ANY, ANY)]))
+    days = MultiCheckboxField(_l("Days that suit you"), coerce=int,
                               choices=options(enumerate(services.DAYS)))
-    parts = MultiCheckboxField("Times of day that suit you",
+    parts = MultiCheckboxField(_l("Times of day that suit you"),
                                choices=options(services.PARTS.items()))
-    until = StringField("Keep me on the list until")
+    until = StringField(_l("Keep me on the list until"))
 
 
 def _rate_limit() -> str:
@@ -75,8 +78,8 @@ def _choices(intake: Intake, asked: Therapist | None) -> list:
     if (asked is not None and asked.id not in {t.id for t in matched}
             and passes_filters(candidate_for(asked), wish_for(intake))):
         matched.insert(0, asked)
-    return options([*[(t.slug, f"Only {t.display_name}") for t in matched],
-                    (ANY, "Any of the therapists suggested for me")])
+    return [*options([(t.slug, _("Only %(name)s", name=t.display_name)) for t in matched]),
+            *options([(ANY, N_("Any of the therapists suggested for me"))])]
 
 
 def _defaults(form: WaitlistForm, intake: Intake, asked: Therapist | None, zone: str) -> None:
@@ -218,8 +221,8 @@ def _offer_page(offer: WaitlistOffer, form: FlaskForm, message: str = "", status
                            therapist=offer.therapist, intake=entry.intake, zone=entry.timezone,
                            bookable=bookable, message=message, others=others,
                            replaces=replaces,
-                           how=services.FORMATS[services.meeting_format(entry.intake,
-                                                                        offer.therapist)],
+                           how=_l(services.FORMATS[services.meeting_format(
+                               entry.intake, offer.therapist)]),
                            leave_url=links.waitlist_leave_url(entry.id)), status
 
 

@@ -122,6 +122,9 @@
     });
   });
   document.addEventListener("htmx:afterSettle", function (event) {
+    // A page swapped in whole (after its language changed) says its language.
+    var marked = document.querySelector("[data-page-lang]");
+    if (marked) document.documentElement.lang = marked.getAttribute("data-page-lang");
     var note = document.getElementById("connection-note");
     if (note) note.hidden = true;
     enhance(event.detail.elt || document, true);

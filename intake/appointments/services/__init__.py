@@ -23,8 +23,10 @@ from .lifecycle import (
     TimeNotOpen,
     TimeTaken,
     TooManyBookings,
+    client_summary,
     has_room,
     invite_data,
+    join_line,
     join_link,
     location_of,
 )
@@ -33,7 +35,7 @@ from .reminders import send_join_reminders, send_reminders
 __all__ = [
     "CLIENT", "PARTNER", "AlreadyBooked", "Booked", "BookingError", "NoRoom", "NotAFit",
     "StateError", "TimeNotOpen", "TimeTaken", "TooManyBookings", "accept_proposal",
-    "active_ahead", "book",
+    "active_ahead", "book", "client_summary", "join_line",
     "cancel", "cancel_by_client", "cancel_or_ask_desk", "confirm", "current_booking",
     "decline", "expire_holds", "has_room", "inside_window", "invite_data", "join_link",
     "location_of", "meeting_format", "meeting_formats", "propose", "request_change",

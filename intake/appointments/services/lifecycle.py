@@ -8,9 +8,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import object_session
 
-from ... import audit, links
+from ... import audit, i18n, links
 from ...calendars.invites import CANCEL, InviteData, Party, build_invite
 from ...choices import FORMATS, IN_PERSON, TELEHEALTH
 from ...clock import now_utc
@@ -24,25 +27,25 @@ from ..models import ACTIVE_STATUSES, CONFIRMED, OPEN, WITHDRAWN, Appointment, P
 
 # ---------------------------------------------------------------- what the person is told
 
-TAKEN = "Someone booked that time a moment ago."
-NOT_OPEN = "That time isn't available. Please choose one of the open times shown."
+TAKEN = _l("Someone booked that time a moment ago.")
+NOT_OPEN = _l("That time isn't available. Please choose one of the open times shown.")
 NOT_OPEN_TO_OFFER = "That time isn't open. Choose one of the open times."
-CALL_US = "Please call us so we can help you directly."
-NOT_OFFERED = ("{name} doesn't offer what you asked for. Please choose one of the therapists "
-               "suggested for you.")
-GONE = "That appointment no longer exists."
+CALL_US = _l("Please call us so we can help you directly.")
+NOT_OFFERED = _l("{name} doesn't offer what you asked for. Please choose one of the therapists "
+                 "suggested for you.")
+GONE = _l("That appointment no longer exists.")
 DEALT_WITH = "This request was already dealt with."
 NO_LONGER_ACTIVE = "This appointment is no longer active."
-OFFER_CLOSED = "This offer is no longer open."
-LINK_OUTDATED = "This link is no longer valid: the appointment has changed since."
-STARTED = "This appointment has already started."
-TOO_CLOSE = "It's too close to the appointment to change it here. Please call us."
-CANCEL_OR_MOVE = "Choose whether to cancel or to find another time."
+OFFER_CLOSED = _l("This offer is no longer open.")
+LINK_OUTDATED = _l("This link is no longer valid: the appointment has changed since.")
+STARTED = _l("This appointment has already started.")
+TOO_CLOSE = _l("It's too close to the appointment to change it here. Please call us.")
+CANCEL_OR_MOVE = _l("Choose whether to cancel or to find another time.")
 NO_ROOM = ("{name} has no video room yet, so this online consultation can't be confirmed. Add "
            "the room on their profile, then confirm.")
-ALREADY = "You already have a consultation booked. You can see or change it on its page."
-BOOKED_ENOUGH = ("You've booked several consultations today with this email address. To change "
-                 "your time again, please call us: we'll gladly help.")
+ALREADY = _l("You already have a consultation booked. You can see or change it on its page.")
+BOOKED_ENOUGH = _l("You've booked several consultations today with this email address. To "
+                   "change your time again, please call us: we'll gladly help.")
 
 
 class BookingError(UserError):
@@ -187,8 +190,8 @@ def location_of(appointment: Appointment) -> str:
     appointment, its video room."""
     if appointment.format == IN_PERSON:
         return appointment.therapist.office or current_app.config["PRACTICE_ADDRESS"]
-    return join_link(appointment) or (
-        f"{FORMATS[TELEHEALTH]}: the link comes by email before the session")
+    return join_link(appointment) or _(
+        "%(how)s: the link comes by email before the session", how=_(FORMATS[TELEHEALTH]))
 
 
 def invite_data(appointment: Appointment, summary: str, *, for_therapist: bool = False,
@@ -211,12 +214,13 @@ def invite_data(appointment: Appointment, summary: str, *, for_therapist: bool =
         attendees = (Party(therapist.name, therapist.email),)
     else:
         url = cfg["BASE_URL"] + "/"
-        description = (f"Consultation booked through {cfg['PRACTICE_NAME']}.\n"
-                       f"Questions or changes: {cfg['PRACTICE_PHONE']}.\n{url}")
+        description = "\n".join((
+            _("Consultation booked through %(practice)s.", practice=cfg["PRACTICE_NAME"]),
+            _("Questions or changes: %(phone)s.", phone=cfg["PRACTICE_PHONE"]), url))
         attendees = (Party(client.name, client.email), Party(therapist.name, therapist.email))
     join = join_link(appointment)
     if join:
-        description = f"Join the video consultation: {join}\n{description}"
+        description = f"{join_line(join)}\n{description}"
     return InviteData(
         uid=appointment.uid,
         sequence=appointment.sequence,
@@ -232,6 +236,16 @@ def invite_data(appointment: Appointment, summary: str, *, for_therapist: bool =
         stamp=now_utc(),
         conference=join,
     )
+
+
+def join_line(room: str) -> str:
+    """Return the invite description's first line for a video room, in the reader's words."""
+    return _("Join the video consultation: %(room)s", room=room)
+
+
+def client_summary(appointment: Appointment) -> str:
+    """Return the client's invite summary ("Consultation with Maya Chen"), in their words."""
+    return _("Consultation with %(name)s", name=appointment.therapist.name)
 
 
 def _context(appointment: Appointment, **extra) -> dict:
@@ -271,21 +285,25 @@ def notify(session, appointment: Appointment, method: str | None, client_templat
     client = appointment.intake
     therapist = appointment.therapist
     partner = joined_partner(session, appointment.intake_id)
-    context = _context(appointment, **extra)
-    summary = f"Consultation with {therapist.name}"
+    language = i18n.for_intake(client)
     queued = 0
     if client_template and not (optional and client.discreet):
         queued += 1
-        invite = build_invite(invite_data(appointment, summary), method) if method else None
+        with force_locale(language):
+            invite = build_invite(invite_data(appointment, client_summary(appointment)),
+                                  method) if method else None
+            context = _context(appointment, **extra)
         enqueue(session, client_template, client.name, client.email,
                 {**context, "zone": appointment.client_timezone, "you_are": CLIENT, "by": by,
                  "other_name": partner.first_name if partner else ""},
-                invite=invite, method=method, appointment_id=appointment.id)
+                invite=invite, method=method, appointment_id=appointment.id, language=language)
     own = client_template if partner_template == SAME else partner_template
     if partner is not None and own and not (optional and partner.discreet):
         queued += 1
-        invite = build_invite(invite_data(appointment, summary, partner=partner),
-                              method) if method else None
+        with force_locale(language):
+            invite = build_invite(invite_data(appointment, client_summary(appointment),
+                                              partner=partner), method) if method else None
+            context = _context(appointment, **extra)
         enqueue(session, own, partner.name, partner.email,
                 {**context, "zone": partner.timezone or appointment.client_timezone,
                  "first_name": partner.first_name, "you_are": PARTNER, "by": by,
@@ -293,7 +311,8 @@ def notify(session, appointment: Appointment, method: str | None, client_templat
                  # A front-desk note on a decline was written to the client.
                  "message": "",
                  "manage_url": links.manage_url(appointment, partner=True)},
-                invite=invite, method=method, appointment_id=appointment.id)
+                invite=invite, method=method, appointment_id=appointment.id, language=language)
+    context = _context(appointment, **extra)
     if therapist_template and therapist.invite_emails:
         queued += 1
         initials = (f"{client.initials} & {partner.initials}" if partner is not None
