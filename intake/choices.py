@@ -97,10 +97,10 @@ FORMATS = {TELEHEALTH: N_("Online (video)"), IN_PERSON: N_("In person")}
 FORMAT_CHOICES = [*FORMATS.items(), ("either", N_("Either is fine"))]
 
 LANGUAGES = {
-    "en": "English",
-    "es": "Español (Spanish)",
-    "fr": "Français (French)",
-    "pt": "Português (Portuguese)",
+    "en": N_("English"),
+    "es": N_("Español (Spanish)"),
+    "fr": N_("Français (French)"),
+    "pt": N_("Português (Portuguese)"),
 }
 LANGUAGE_NAMES = {"en": N_("English"), "es": N_("Spanish"), "fr": N_("French"),
                   "pt": N_("Portuguese")}

@@ -140,6 +140,9 @@ def zone_name(zone: str) -> str:
         return gettext(COMMON_ZONES[zone])
     if "/" not in zone:
         return zone
+    language = i18n.current()
+    if language != i18n.DEFAULT:  # Babel knows each place's name in the language
+        return first_upper(dates.get_timezone_location(zone, locale=language))
     region, _, city = zone.partition("/")
     return gettext("%(city)s time (%(region)s)", city=city.replace("_", " ").replace("/", ", "),
                    region=region)
@@ -158,6 +161,13 @@ def date_part(day: date, part: str) -> str:
     if language in PATTERNS:
         return dates.format_date(day, pattern, locale=language)
     return day.strftime(english)
+
+
+def first_upper(text: str) -> str:
+    """Return the text with its first letter upper-case (a Spanish day opening a heading:
+    "Martes 1 de diciembre"), the rest as it is."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
 
 
 def duration(span: timedelta) -> str:
@@ -182,7 +192,7 @@ def _in_language(cfg, key: str) -> str:
 
 def register(app: Flask) -> None:
     """Make the helpers available as template filters and globals."""
-    for fn in (clock, day, short_day, when, zone_name, duration, date_part):
+    for fn in (clock, day, short_day, when, zone_name, duration, date_part, first_upper):
         app.add_template_filter(fn)
     app.add_template_global(local)
 

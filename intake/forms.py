@@ -28,6 +28,11 @@ def options(pairs) -> list[SelectChoice]:
             for value, label in pairs]
 
 
+# Old names kept in the zone database for other zones (US/Eastern, Mexico/General, Etc/GMT+5):
+# not offered in the pickers.
+LEGACY = ("Etc/", "US/", "Mexico/", "Canada/", "Brazil/", "Chile/", "SystemV/")
+
+
 def timezone_choices() -> list[tuple[str, str]]:
     """Return every IANA zone as (value, label) for the time-zone pickers, in the page's
     language: the common zones first by the names people use ("Central Time (Chicago)"), then
@@ -38,7 +43,7 @@ def timezone_choices() -> list[tuple[str, str]]:
 @cache
 def _timezone_choices(language: str) -> list[tuple[str, str]]:
     """Return `timezone_choices` in `language` (made once per process and language)."""
-    zones = {z for z in available_timezones() if "/" in z and not z.startswith("Etc/")}
+    zones = {z for z in available_timezones() if "/" in z and not z.startswith(LEGACY)}
     others = sorted(((zone_name(z), z) for z in zones if z not in COMMON_ZONES),
                     key=lambda pair: pair[0].casefold())
     return [*((z, zone_name(z)) for z in COMMON_ZONES), *((value, label)

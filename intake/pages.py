@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, render_template, session
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import i18n
 from .extensions import db
 from .formatting import accent_colours
 from .health import mail_health
@@ -12,14 +13,15 @@ bp = Blueprint("pages", __name__)
 
 
 def _same_for_everyone(template: str) -> str:
-    """Return a page that holds nothing personal, rendered once per app and then reused
-    (rendered afresh when a message is waiting to be shown)."""
+    """Return a page that holds nothing personal, rendered once per app and language and then
+    reused (rendered afresh when a message is waiting to be shown)."""
     if session.get("_flashes"):
         return render_template(template)
     rendered = current_app.extensions.setdefault("rendered_pages", {})
-    if template not in rendered:
-        rendered[template] = render_template(template)
-    return rendered[template]
+    key = (template, i18n.current())
+    if key not in rendered:
+        rendered[key] = render_template(template)
+    return rendered[key]
 
 
 @bp.get("/practice.css")

@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
+from .. import i18n
 from ..choices import (
     CONCERNS,
     FORMAT_CHOICES,
@@ -165,6 +166,8 @@ class IntakeForm(FlaskForm):
     def __init__(self, *args, default_timezone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = timezone_options()
+        if not self.is_submitted():  # a fresh intake: sessions in the language it is read in
+            self.language.data = i18n.current()
         if not self.timezone.data:
             self.timezone.data = default_timezone
 

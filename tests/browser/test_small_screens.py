@@ -94,6 +94,13 @@ def test_client_and_staff_pages_fit_a_small_phone(live_server, open_context, dem
                 rows = {round(buttons.nth(n).bounding_box()["y"])
                         for n in range(buttons.count())}
                 assert len(rows) == 1, rows
+        # The same pages in Spanish, whose words run longer.
+        spanish = open_context(viewport={"width": width, "height": 740}, is_mobile=True,
+                               has_touch=True, locale="es-MX").new_page()
+        for path in client_pages:
+            spanish.goto(f"{live_server}{path}")
+            assert spanish.locator("html").get_attribute("lang") == "es", path
+            fits(spanish, width, f"es {path}")
         for user, pages in ((desk, desk_pages), (admin, admin_pages)):
             staff = open_context(viewport={"width": width, "height": 740}, is_mobile=True,
                                  has_touch=True).new_page()
