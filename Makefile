@@ -26,7 +26,7 @@ install: $(BIN)/.installed $(COMPILED)
 
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) demo
+	$(FLASK) demo || echo "(The demo practice was not loaded into this database; see above.)"
 	@echo "Emails: http://127.0.0.1:5000/dev/mail (development inbox) and instance/mail/*.eml"
 	DEV_INBOX=1 $(FLASK) worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

@@ -22,6 +22,7 @@ ACTIONS = {
     "view_intake": "Viewed intake",
     "acknowledge": "Acknowledged urgent intake",
     "acknowledge_partner": "Took on a couple's partner",
+    "purge": "Erased what was past its time",
     "include_partner": "Added a couple's partner to the consultation",
     "confirm": "Confirmed appointment",
     "decline": "Declined appointment",

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .clock import now_utc
-from .demo import DEMO_PASSWORD, load_demo, load_demo_accounts
+from .demo import DEMO_PASSWORD, load_demo, load_demo_accounts, real_data
 from .extensions import db
 from .mail.cli import outbox
 from .staff.accounts import AccountError, create_user
@@ -25,8 +25,18 @@ def register(app: Flask) -> None:
     """Add the product's commands to the app's CLI (`db` comes from Flask-Migrate)."""
 
     @app.cli.command("demo")
-    def demo_command():
-        """Load the demo practice (running it again changes nothing)."""
+    @click.option("--force", is_flag=True,
+                  help="Load it even into a database that holds real intakes or accounts.")
+    def demo_command(force: bool):
+        """Load the demo practice (running it again changes nothing). Refused on a database
+        that already holds intakes or accounts other than the demo's, unless --force: the
+        demo's accounts have a published password."""
+        real = real_data()
+        if real and not force:
+            raise click.ClickException(
+                f"This database already holds {real}: the demo's staff accounts, whose "
+                "password is published, do not belong in it. Use --force for a copy made "
+                "for testing.")
         created = load_demo(now_utc())
         accounts = load_demo_accounts()
         click.echo(f"Demo practice ready ({created} therapists added).")

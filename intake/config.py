@@ -110,6 +110,13 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "WAITLIST_MAX_DAYS": _int(env.get("WAITLIST_MAX_DAYS"), 90),
         "WAITLIST_OFFERS_AT_ONCE": _int(env.get("WAITLIST_OFFERS_AT_ONCE"), 3),
         "WAITLIST_NEXT_OFFERS_HOURS": _int(env.get("WAITLIST_NEXT_OFFERS_HOURS"), 6),
+        # How long what people told the practice is kept when it never became a consultation
+        # (never booked; every request declined, withdrawn or expired), how long delivered
+        # emails keep their bodies, and how long the audit trail is kept (HIPAA's six years).
+        "RETENTION_UNBOOKED_DAYS": _int(env.get("RETENTION_UNBOOKED_DAYS"), 90),
+        "RETENTION_DECLINED_DAYS": _int(env.get("RETENTION_DECLINED_DAYS"), 180),
+        "RETENTION_MAIL_DAYS": _int(env.get("RETENTION_MAIL_DAYS"), 30),
+        "RETENTION_AUDIT_YEARS": _int(env.get("RETENTION_AUDIT_YEARS"), 6),
         # A couple's partner has this many days to answer their own intake before the front
         # desk is told; the quick-exit button on their private pages leaves for this site.
         "PARTNER_INTAKE_DAYS": _int(env.get("PARTNER_INTAKE_DAYS"), 5),

@@ -78,6 +78,8 @@ def install_sqlite_locking(engine: Engine, busy_seconds: float = 15) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
+        # What is erased is overwritten, not left in free pages of the file (see retention).
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

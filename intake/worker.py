@@ -2,9 +2,9 @@
 
 A pass runs independent jobs: deliver due mail first, expire holds, note couples' partners
 not heard from, queue reminders, read therapists' calendars (within a time budget), offer
-freed times to the waitlist, then deliver again what those jobs queued. A job that fails is
-logged with its traceback and recorded (see `health.py`), and never stops the others; the pass
-ends with a heartbeat.
+freed times to the waitlist, erase once a day what is past its time, then deliver again what
+those jobs queued. A job that fails is logged with its traceback and recorded (see
+`health.py`), and never stops the others; the pass ends with a heartbeat.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .clock import now_utc
 from .couples import services as couples
 from .extensions import db
 from .mail.delivery import deliver_due, worker_name
+from .privacy import retention
 from .waitlist import services as waitlist
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,11 @@ def _partners() -> str:
     return f"couples: {followed} followed up" if followed else ""
 
 
+def _retention() -> str:
+    erased = retention.daily()
+    return f"retention: erased {erased}" if erased else ""
+
+
 def _calendars() -> str:
     read, failed = sync_due()
     return f"calendars: {read} read, {failed} failed" if read or failed else ""
@@ -92,6 +98,7 @@ def run_pass(should_stop: Callable[[], bool] = lambda: False) -> str:
         ("reminders", _reminders),
         ("calendars", _calendars),
         ("waitlist", _waitlist),
+        ("retention", _retention),
         ("mail", lambda: _mail(should_stop)),
     ]
     parts, failed = [], []

@@ -49,3 +49,14 @@ def test_worker_once_reports_and_exits(app):
     result = app.test_cli_runner().invoke(args=["worker", "--once"])
     assert result.exit_code == 0
     assert "Nothing to do." in result.output
+
+
+def test_demo_refuses_a_database_that_holds_real_intakes_or_accounts(app, make_user):
+    runner = app.test_cli_runner()
+    make_user("front_desk", email="real.person@harbor.example")
+    refused = runner.invoke(args=["demo"])
+    assert refused.exit_code != 0 and "1 account" in refused.output
+    assert "published" in refused.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Therapist)) == 0
+    forced = runner.invoke(args=["demo", "--force"])
+    assert forced.exit_code == 0 and "7 therapists added" in forced.output

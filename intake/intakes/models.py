@@ -79,3 +79,5 @@ class Intake(Named, db.Model):
     acknowledged_by: Mapped[int | None] = mapped_column(
         sa.ForeignKey("staff_user.id", use_alter=True), nullable=True
     )
+    # Set when its answers and contact details were erased (kept as an anonymous shell).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -47,6 +47,8 @@ class OutboxMessage(db.Model):
     # The worker sending it now, and until when its claim holds (renewed while it sends).
     leased_by: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when its body was erased after delivery (the row stays: to whom, what, when, outcome).
+    body_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 def parse(row: OutboxMessage) -> EmailMessage:

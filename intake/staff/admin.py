@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from ..audit import ACTIONS, AuditEvent
 from ..extensions import db
 from ..forms import options
+from ..privacy import retention
 from . import accounts, queries, second_factor
 from .auth import role_required
 from .models import ADMIN, ROLES, THERAPIST, User
@@ -121,7 +122,8 @@ def audit_page():
     return render_template("staff/audit.html", events=events, actions=ACTIONS, users=users,
                            action=action, user_id=user_id, day=request.args.get("day", ""),
                            people={u.id: u for u in users}, roles=ROLES,
-                           therapists={t.id: t.name for t in queries.therapists()})
+                           therapists={t.id: t.name for t in queries.therapists()},
+                           next_purge=retention.next_run())
 
 
 def _day(value: str):

@@ -1,0 +1,199 @@
+"""Keeping what the practice must and forgetting what it need not: the worker's daily purge.
+
+An intake that never became a consultation (never booked, or every request declined, withdrawn
+or expired) loses its answers, contact details and partner's details after its time, and is
+kept as an anonymous shell so counts and the audit trail stay whole; an urgent intake or a
+contact request nobody has taken on, and anyone still on the waitlist, is never erased.
+Delivered emails lose their bodies after RETENTION_MAIL_DAYS (the row stays: to whom, what,
+when, how it went), as do the development mail files; the audit trail is kept for
+RETENTION_AUDIT_YEARS. Every purge is audited with counts, never whose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..appointments.models import ACTIVE_STATUSES, Appointment
+from ..audit import AuditEvent
+from ..clock import now_utc
+from ..couples.models import Partner
+from ..database import unit_of_work
+from ..extensions import db
+from ..health import WorkerJob
+from ..intakes.models import Intake, new_reference
+from ..mail.models import SENT, OutboxMessage
+from ..waitlist.models import ON_THE_LIST, WaitlistEntry
+
+JOB = "retention"
+DAY = timedelta(days=1)
+# What an erased intake keeps of each answer: nothing.
+ERASED = {"safety": "", "concerns": [], "story": "", "modality": "", "kind": "",
+          "partner_name": "", "partner_email": "", "partner_agreed": False, "format": "",
+          "language": "", "preferred_times": [], "timezone": "", "name": "", "email": "",
+          "phone": "", "consent_contact": False, "consent_privacy": False, "discreet": False}
+PARTNER_ERASED = {"name": "", "email": "", "phone": "", "timezone": "", "safety": "",
+                  "feels_safe": "", "concerns": [], "story": "", "discreet": False,
+                  "consent_contact": False, "consent_privacy": False}
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What one purge erased, by kind."""
+
+    unbooked: int = 0
+    declined: int = 0
+    email_bodies: int = 0
+    mail_files: int = 0
+    audit_events: int = 0
+
+    def __str__(self) -> str:
+        return (f"{self.unbooked} unbooked intakes, {self.declined} declined, "
+                f"{self.email_bodies} email bodies, {self.mail_files} mail files, "
+                f"{self.audit_events} audit events")
+
+    def __bool__(self) -> bool:
+        return any((self.unbooked, self.declined, self.email_bodies, self.mail_files,
+                    self.audit_events))
+
+
+def _settled():
+    """Return the condition that nothing about the intake waits for staff or the person: any
+    urgent item or contact request was taken on, and they are not on the waitlist."""
+    waiting = sa.exists().where(WaitlistEntry.intake_id == Intake.id,
+                                WaitlistEntry.status.in_(ON_THE_LIST))
+    return sa.and_(sa.or_(sa.and_(Intake.urgent.is_(False), Intake.contact_requested_at.is_(None)),
+                          Intake.acknowledged_at.is_not(None)), ~waiting)
+
+
+def unbooked_due(now: datetime) -> list[int]:
+    """Return the intakes that never held a consultation and are past their time."""
+    days = current_app.config["RETENTION_UNBOOKED_DAYS"]
+    booked = sa.exists().where(Appointment.intake_id == Intake.id)
+    return list(db.session.scalars(sa.select(Intake.id).where(
+        Intake.purged_at.is_(None), Intake.created_at <= now - timedelta(days=days),
+        ~booked, _settled())))
+
+
+def declined_due(now: datetime) -> list[int]:
+    """Return the intakes whose every request was declined, withdrawn or expired (none ever
+    confirmed, none holding a time), the last of them ended longer ago than their time."""
+    cutoff = now - timedelta(days=current_app.config["RETENTION_DECLINED_DAYS"])
+    mine = Appointment.intake_id == Intake.id
+    kept = sa.exists().where(mine, sa.or_(Appointment.status.in_(ACTIVE_STATUSES),
+                                          Appointment.confirmed_at.is_not(None)))
+    recent = sa.exists().where(mine, sa.or_(Appointment.ended_at.is_(None),
+                                            Appointment.ended_at > cutoff))
+    return list(db.session.scalars(sa.select(Intake.id).where(
+        Intake.purged_at.is_(None), sa.exists().where(mine), ~kept, ~recent, _settled())))
+
+
+def erase(session, intake: Intake, now: datetime) -> None:
+    """Erase an intake's answers and contact details, and its couple's partner's, keeping an
+    anonymous shell (its links stop working); its emails lose their bodies and recipients."""
+    for name, empty in ERASED.items():
+        setattr(intake, name, empty)
+    intake.reference = new_reference()
+    intake.purged_at = now
+    partner = session.scalar(sa.select(Partner).where(Partner.intake_id == intake.id))
+    if partner is not None:
+        for name, empty in PARTNER_ERASED.items():
+            setattr(partner, name, empty)
+    theirs = sa.select(Appointment.id).where(Appointment.intake_id == intake.id)
+    session.execute(sa.update(OutboxMessage).where(sa.or_(
+        OutboxMessage.intake_id == intake.id, OutboxMessage.appointment_id.in_(theirs)))
+        .values(raw=b"", recipient="", body_purged_at=now)
+        .execution_options(synchronize_session=False))
+
+
+def _erase_all(ids: list[int], now: datetime) -> int:
+    """Erase each intake in its own transaction (re-read, so one taken up again since is
+    left as it is); return how many."""
+    done = 0
+    for intake_id in ids:
+        with unit_of_work() as session:
+            intake = session.scalar(sa.select(Intake).where(Intake.id == intake_id)
+                                    .with_for_update())
+            if intake is None or intake.purged_at is not None:
+                continue
+            erase(session, intake, now)
+            done += 1
+    return done
+
+
+def _mail_files(now: datetime) -> int:
+    """Remove development mail files older than the mail's time; return how many."""
+    folder = Path(current_app.config["MAIL_SINK_DIR"])
+    cutoff = (now - timedelta(days=current_app.config["RETENTION_MAIL_DAYS"])).timestamp()
+    removed = 0
+    for path in folder.glob("*.eml") if folder.is_dir() else ():
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def purge(now: datetime | None = None) -> Purged:
+    """Erase everything past its time (see the module's docstring); return the counts, also
+    recorded in the audit trail when anything was erased."""
+    now = now or now_utc()
+    cfg = current_app.config
+    unbooked = _erase_all(unbooked_due(now), now)
+    declined = _erase_all(declined_due(now), now)
+    with unit_of_work() as session:
+        bodies = session.execute(sa.update(OutboxMessage).where(
+            OutboxMessage.status == SENT, OutboxMessage.body_purged_at.is_(None),
+            OutboxMessage.sent_at <= now - timedelta(days=cfg["RETENTION_MAIL_DAYS"]))
+            .values(raw=b"", body_purged_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        old = session.execute(sa.delete(AuditEvent).where(
+            AuditEvent.at < now - timedelta(days=round(365.25 * cfg["RETENTION_AUDIT_YEARS"])))
+            .execution_options(synchronize_session=False)).rowcount
+        done = Purged(unbooked, declined, bodies, _mail_files(now), old)
+        if done:
+            audit.record(session, "purge", None, detail=str(done))
+    if done and db.engine.dialect.name == "sqlite":
+        # What was erased leaves the write-ahead log for the file, where it was overwritten
+        # (this session's own read ends first, so nothing holds the old pages).
+        db.session.rollback()
+        raw = db.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+    return done
+
+
+def due(now: datetime) -> bool:
+    """Return True when no purge has run in the last day."""
+    last = db.session.scalar(sa.select(WorkerJob.last_ok_at).where(WorkerJob.name == JOB))
+    return last is None or last <= now - DAY
+
+
+def daily(now: datetime | None = None) -> Purged | None:
+    """Run the purge when a day has passed since the last one; return what it erased (None
+    when it was not due). Two workers at once erase nothing twice."""
+    now = now or now_utc()
+    if not due(now):
+        return None
+    done = purge(now)
+    try:
+        with unit_of_work() as session:
+            row = session.get(WorkerJob, JOB) or WorkerJob(name=JOB, failures=0)
+            session.add(row)
+            row.last_ok_at = row.last_started_at = row.last_finished_at = now
+    except IntegrityError:  # the other worker wrote the row first: its time stands
+        db.session.rollback()
+    return done
+
+
+def next_run() -> datetime | None:
+    """Return when the next purge is due (None before the first)."""
+    last = db.session.scalar(sa.select(WorkerJob.last_ok_at).where(WorkerJob.name == JOB))
+    return last + DAY if last else None

@@ -1,0 +1,90 @@
+"""Privacy over time, through the real worker and SMTP server: what is past its time is
+erased (from the database file itself), what the practice must keep is kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from intake.audit import AuditEvent
+from intake.extensions import db
+from intake.intakes.models import Intake
+from intake.intakes.services import add_urgent_contact, record_urgent, submit
+from intake.mail.models import OutboxMessage
+from intake.worker import run_pass
+from tests.helpers import GOOD_ANSWERS, book_directly, sign_in
+
+LOOKED_AND_LEFT = "I only wanted to look: the heron by the quarry lake keeps me awake."
+BOOKED = "We argue about the lighthouse and then nobody speaks for days."
+
+
+def _on_disk(app) -> bytes:
+    """Return the bytes of the SQLite database file and its write-ahead log."""
+    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def test_the_worker_erases_what_is_past_its_time_and_keeps_what_the_practice_must(
+    app, demo, smtp, clock
+):
+    looked = submit({**GOOD_ANSWERS, "story": LOOKED_AND_LEFT, "name": "Quinn Heron",
+                     "email": "quinn@client.example", "consent_contact": True,
+                     "consent_privacy": True}, "no")
+    booked = book_directly("maya-chen", story=BOOKED)
+    urgent = record_urgent("yes", "America/New_York")
+    add_urgent_contact(urgent, "Sky", "+1 555 0100")
+    ids = (looked.id, looked.reference, booked.intake_id, urgent.id)
+    assert "email: " in run_pass()
+    db.session.remove()
+    looked_id, reference, booked_id, urgent_id = ids
+
+    # Not yet: nothing is erased before its time.
+    clock.advance(timedelta(days=app.config["RETENTION_UNBOOKED_DAYS"] - 1))
+    run_pass()
+    assert db.session.get(Intake, looked_id).story == LOOKED_AND_LEFT
+    clock.advance(timedelta(days=2))
+    report = run_pass()
+    assert "retention: erased 1 unbooked intakes" in report
+    db.session.expire_all()
+    gone = db.session.get(Intake, looked_id)
+    assert gone.purged_at is not None and gone.reference != reference
+    assert (gone.story, gone.name, gone.email, gone.phone, gone.concerns) == ("", "", "", "",
+                                                                               [])
+    # Erased from the database itself, not only hidden.
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        data = _on_disk(app)
+        assert LOOKED_AND_LEFT.encode() not in data and b"quinn@client.example" not in data
+        assert BOOKED.encode() in data  # a sanity check that the file is the one read
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Intake).where(
+        Intake.story.like("%heron%"))) == 0
+    # Kept: the booked intake, and the urgent one nobody has taken on yet.
+    assert db.session.get(Intake, booked_id).story == BOOKED
+    assert db.session.get(Intake, urgent_id).phone == "+1 555 0100"
+    # Delivered emails past their time keep their row, not their body.
+    delivered = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert delivered and all(m.raw == b"" and m.body_purged_at is not None
+                             and m.status == "sent" for m in delivered)
+    assert {m.kind for m in delivered} >= {"booking_client", "booking_therapist"}
+    # Recorded with counts, never whose.
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "purge")
+                                .order_by(AuditEvent.id)).all()
+    # The email bodies went first (a month after sending), the intake at its own time.
+    assert [e.detail.split(",")[0] for e in events] == ["0 unbooked intakes",
+                                                         "1 unbooked intakes"]
+    assert all(e.record_id is None and "Quinn" not in e.detail for e in events)
+    assert run_pass() == ""  # once a day
+
+
+def test_the_policy_is_said_in_plain_words_to_the_admin_and_to_clients(
+    app, client, make_user
+):
+    assert "90 days after you send it" in client.get("/privacy").text
+    admin = make_user("admin", email="boss@harbor.example")
+    sign_in(client, admin.email)
+    page = client.get("/staff/admin/audit").text
+    assert "erased 90 days after it arrived" in page and "6 years" in page
+    assert "it has not run yet" in page
+    run_pass()
+    assert "the next run is due" in client.get("/staff/admin/audit").text
