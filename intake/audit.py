@@ -23,6 +23,8 @@ ACTIONS = {
     "acknowledge": "Acknowledged urgent intake",
     "acknowledge_partner": "Took on a couple's partner",
     "purge": "Erased what was past its time",
+    "export_record": "Exported a person's record",
+    "erase_record": "Erased a person's record at their request",
     "include_partner": "Added a couple's partner to the consultation",
     "confirm": "Confirmed appointment",
     "decline": "Declined appointment",

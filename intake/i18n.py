@@ -19,7 +19,7 @@ LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT = "en"
 KEY = "lang"
 # Pages only staff see: always in English.
-STAFF = {"auth", "desk", "week", "admin", "therapists", "waitlist_desk", "dev_mail"}
+STAFF = {"auth", "desk", "week", "admin", "therapists", "waitlist_desk", "dev_mail", "records"}
 
 babel = Babel()
 bp = Blueprint("language", __name__)

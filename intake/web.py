@@ -29,6 +29,7 @@ from .htmx import is_htmx, is_poll
 from .intakes import views as intakes
 from .mail.views import bp as mail_bp
 from .pages import bp as pages_bp
+from .privacy.views import bp as records_bp
 from .staff.admin import bp as admin_bp
 from .staff.auth import bp as auth_bp
 from .staff.auth import init_login
@@ -92,6 +93,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(therapists_bp)
     app.register_blueprint(waitlist_desk_bp)
+    app.register_blueprint(records_bp)
     if app.config["DEV_INBOX"]:
         app.register_blueprint(mail_bp)
     register(app)

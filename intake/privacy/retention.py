@@ -28,7 +28,7 @@ from ..database import unit_of_work
 from ..extensions import db
 from ..health import WorkerJob
 from ..intakes.models import Intake, new_reference
-from ..mail.models import SENT, OutboxMessage
+from ..mail.models import QUEUED, SENT, OutboxMessage
 from ..waitlist.models import ON_THE_LIST, WaitlistEntry
 
 JOB = "retention"
@@ -94,9 +94,10 @@ def declined_due(now: datetime) -> list[int]:
         Intake.purged_at.is_(None), sa.exists().where(mine), ~kept, ~recent, _settled())))
 
 
-def erase(session, intake: Intake, now: datetime) -> None:
+def erase(session, intake: Intake, now: datetime, *, keep_queued: bool = False) -> None:
     """Erase an intake's answers and contact details, and its couple's partner's, keeping an
-    anonymous shell (its links stop working); its emails lose their bodies and recipients."""
+    anonymous shell (its links stop working); its emails lose their bodies and recipients
+    (with `keep_queued`, not those still to be sent: the cancellations of an erasure)."""
     for name, empty in ERASED.items():
         setattr(intake, name, empty)
     intake.reference = new_reference()
@@ -106,8 +107,10 @@ def erase(session, intake: Intake, now: datetime) -> None:
         for name, empty in PARTNER_ERASED.items():
             setattr(partner, name, empty)
     theirs = sa.select(Appointment.id).where(Appointment.intake_id == intake.id)
+    waiting = [OutboxMessage.status != QUEUED] if keep_queued else []
     session.execute(sa.update(OutboxMessage).where(sa.or_(
-        OutboxMessage.intake_id == intake.id, OutboxMessage.appointment_id.in_(theirs)))
+        OutboxMessage.intake_id == intake.id, OutboxMessage.appointment_id.in_(theirs)),
+        *waiting)
         .values(raw=b"", recipient="", body_purged_at=now)
         .execution_options(synchronize_session=False))
 

@@ -1,0 +1,105 @@
+"""A person's own record: an admin exports everything kept about them (and nothing about
+anyone else), or erases it at their request, with both CANCELs through the real SMTP server."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from icalendar import Calendar
+
+from intake.audit import AuditEvent
+from intake.couples.models import Partner
+from intake.couples.services import answer
+from intake.extensions import db
+from intake.intakes.models import Intake
+from intake.worker import run_pass
+from tests.helpers import book_directly, csrf_from, sign_in
+
+ALEX = "We keep circling the same fight about the attic."
+OTHER = "Someone else's words about the orchard."
+ROBIN = "Robin's own words about the river."
+
+
+def test_an_admin_exports_a_person_s_record_and_erases_it_at_their_request(
+    app, client, demo, smtp, make_user
+):
+    appointment = book_directly("maya-chen", story=ALEX, email="Alex@Client.example",
+                                partner_agreed=True, partner_email="robin@partner.example")
+    book_directly("sam-whitaker", story=OTHER, email="other@client.example", name="Olive Other")
+    partner = db.session.scalar(sa.select(Partner))
+    answer(partner.id, {"safety": "no", "feels_safe": "no", "story": ROBIN, "name": "Robin Lee",
+                        "email": "robin@partner.example", "timezone": "UTC",
+                        "consent_contact": True, "consent_privacy": True})
+    run_pass()
+    appointment_id, intake_id, uid = appointment.id, appointment.intake_id, appointment.uid
+    admin = make_user("admin", email="boss@harbor.example")
+    sign_in(client, admin.email)
+
+    page = client.get("/staff/admin/records", query_string={"email": "alex@client.example"})
+    assert "1 intake" in page.text and "Erase this person" in page.text
+    record = json.loads(client.get("/staff/admin/records/export.json",
+                                   query_string={"email": "alex@client.example"}).data)
+    (intake,) = record["intakes"]
+    assert intake["story"] == ALEX and intake["consents"]["privacy"] is True
+    (booked,) = intake["appointments"]
+    assert booked["therapist"] == "Maya Chen" and booked["status"] == "held"
+    assert {e["kind"] for e in intake["emails"]} >= {"booking_client"}
+    everything = json.dumps(record)
+    for someone_else in (OTHER, "Olive", ROBIN, "other@client.example"):
+        assert someone_else not in everything
+    html = client.get("/staff/admin/records/export.html",
+                      query_string={"email": "alex@client.example"}).text
+    assert ALEX in html and ROBIN not in html
+    # Robin's own record holds Robin's answers, and none of Alex's.
+    robins = json.loads(client.get("/staff/admin/records/export.json",
+                                   query_string={"email": "robin@partner.example"}).data)
+    assert robins["partner_intakes"][0]["story"] == ROBIN and ALEX not in json.dumps(robins)
+    trail = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "export_record")) == 3
+
+    # Erasing asks for the address again.
+    token = csrf_from(page.text)
+    refused = client.post("/staff/admin/records/erase",
+                          data={"email": "alex@client.example", "confirm": "alex@",
+                                "csrf_token": token})
+    assert refused.status_code == 303
+    assert db.session.get(Intake, intake_id).story == ALEX
+    before = len(smtp.messages)
+    done = client.post("/staff/admin/records/erase",
+                       data={"email": "alex@client.example", "confirm": "ALEX@client.example",
+                             "csrf_token": token})
+    assert done.status_code == 303
+    # The consultation still to come is cancelled first: both sides are told, as invites.
+    run_pass()
+    told = {m["To"].addresses[0].addr_spec: m for m in smtp.messages[before:]}
+    assert {"Alex@Client.example", "maya.chen@practice.example",
+            "robin@partner.example"} <= set(told)
+    for message in told.values():
+        (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        cal = Calendar.from_ical(part.get_payload(decode=True))
+        assert cal["METHOD"] == "CANCEL" and str(cal.walk("VEVENT")[0]["UID"]) == uid
+    db.session.expire_all()
+    erased = db.session.get(Intake, intake_id)
+    assert erased.purged_at is not None and (erased.story, erased.email, erased.name) == (
+        "", "", "")
+    assert db.session.scalar(sa.select(Partner.story)) == ""
+    assert db.session.scalar(sa.select(Intake.story).where(
+        Intake.email == "other@client.example")) == OTHER
+    # The audit trail stays whole, and says what was done without whose.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) > trail
+    (event,) = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "erase_record"))
+    # (Robin's answers went with the couple's intake; no partner intake was given this address.)
+    assert event.detail == "1 intakes, 0 partner intakes, 1 consultations cancelled"
+    assert "alex" not in event.detail.lower()
+    assert "Nothing is kept" in client.get("/staff/admin/records",
+                                           query_string={"email": "alex@client.example"}).text
+    # Only an admin reaches any of it.
+    desk = app.test_client()
+    make_user("front_desk", email="desk@harbor.example")
+    sign_in(desk, "desk@harbor.example")
+    assert desk.get("/staff/admin/records/export.json",
+                    query_string={"email": "other@client.example"}).status_code == 403
+    assert appointment_id
