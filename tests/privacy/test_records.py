@@ -4,15 +4,20 @@ anyone else), or erases it at their request, with both CANCELs through the real 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from icalendar import Calendar
 
+from intake.appointments.models import Appointment
+from intake.appointments.services import confirm
 from intake.audit import AuditEvent
+from intake.calendars.feeds import feed_for
 from intake.couples.models import Partner
 from intake.couples.services import answer
 from intake.extensions import db
 from intake.intakes.models import Intake
+from intake.waitlist.services import join
 from intake.worker import run_pass
 from tests.helpers import book_directly, csrf_from, sign_in
 
@@ -31,8 +36,13 @@ def test_an_admin_exports_a_person_s_record_and_erases_it_at_their_request(
     answer(partner.id, {"safety": "no", "feels_safe": "no", "story": ROBIN, "name": "Robin Lee",
                         "email": "robin@partner.example", "timezone": "UTC",
                         "consent_contact": True, "consent_privacy": True})
+    confirm(appointment.id, None)  # a change the record shows
+    with app.test_request_context():
+        join(appointment.intake, None, [1, 2], ["morning"], date.today() + timedelta(days=20),
+             "UTC")
     run_pass()
     appointment_id, intake_id, uid = appointment.id, appointment.intake_id, appointment.uid
+    assert b"A. M." in feed_for(appointment.therapist_id)
     admin = make_user("admin", email="boss@harbor.example")
     sign_in(client, admin.email)
 
@@ -43,7 +53,9 @@ def test_an_admin_exports_a_person_s_record_and_erases_it_at_their_request(
     (intake,) = record["intakes"]
     assert intake["story"] == ALEX and intake["consents"]["privacy"] is True
     (booked,) = intake["appointments"]
-    assert booked["therapist"] == "Maya Chen" and booked["status"] == "held"
+    assert booked["therapist"] == "Maya Chen" and booked["status"] == "confirmed"
+    assert [c["what"] for c in booked["changes"]] == ["Confirmed appointment"]
+    assert intake["waitlist"][0]["status"] == "pending"
     assert {e["kind"] for e in intake["emails"]} >= {"booking_client"}
     everything = json.dumps(record)
     for someone_else in (OTHER, "Olive", ROBIN, "other@client.example"):
@@ -85,6 +97,7 @@ def test_an_admin_exports_a_person_s_record_and_erases_it_at_their_request(
     assert erased.purged_at is not None and (erased.story, erased.email, erased.name) == (
         "", "", "")
     assert db.session.scalar(sa.select(Partner.story)) == ""
+    assert b"A. M." not in feed_for(db.session.get(Appointment, appointment_id).therapist_id)
     assert db.session.scalar(sa.select(Intake.story).where(
         Intake.email == "other@client.example")) == OTHER
     # The audit trail stays whole, and says what was done without whose.

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from intake.appointments.models import Appointment
+from intake.appointments.services import decline
 from intake.audit import AuditEvent
 from intake.extensions import db
 from intake.intakes.models import Intake
@@ -88,3 +90,21 @@ def test_the_policy_is_said_in_plain_words_to_the_admin_and_to_clients(
     assert "it has not run yet" in page
     run_pass()
     assert "the next run is due" in client.get("/staff/admin/audit").text
+
+
+def test_an_intake_whose_every_request_was_declined_is_erased_after_its_own_time(
+    app, demo, smtp, clock
+):
+    declined = book_directly("sam-whitaker", story=LOOKED_AND_LEFT)
+    intake_id = declined.intake_id
+    decline(declined.id, None)
+    run_pass()
+    clock.advance(timedelta(days=app.config["RETENTION_DECLINED_DAYS"] - 1))
+    run_pass()
+    assert db.session.get(Intake, intake_id).story == LOOKED_AND_LEFT
+    clock.advance(timedelta(days=2))
+    assert "1 declined" in run_pass()
+    db.session.expire_all()
+    assert db.session.get(Intake, intake_id).story == ""
+    # The consultation's shell stays for the schedule's history.
+    assert db.session.get(Appointment, declined.id).status == "declined"
