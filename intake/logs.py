@@ -7,10 +7,12 @@ import logging
 import re
 
 SECRET_PATHS = re.compile(
-    r"(/(?:feeds|manage|offer|intake/choose-again|intake/choose-instead"
-    r"|staff/password/reset)/)[^/\s?\"]+")
-# What staff search for, and a sign-in's way back to a page (which may be such a search).
-SEARCHES = re.compile(r"(/staff/(?:search\?(?:[^\s\"]*&)?q|login\?(?:[^\s\"]*&)?next)=)[^&\s\"]*")
+    r"(/(?:feeds|manage|offer|intake/choose-again|intake/choose-instead|together"
+    r"|waitlist/(?:confirm|leave|offer)|staff/password/reset)/)[^/\s?\"]+")
+# What staff search for, the address whose record an admin looks up, and a sign-in's way back
+# to a page (which may be either).
+SEARCHES = re.compile(r"(/staff/(?:search\?(?:[^\s\"]*&)?q|admin/records[^?\s\"]*\?"
+                      r"(?:[^\s\"]*&)?email|login\?(?:[^\s\"]*&)?next)=)[^&\s\"]*")
 
 
 class RedactTokens(logging.Filter):

@@ -26,7 +26,7 @@ def intake_or_404(reference: str) -> Intake:
     if reference not in session.get(KEY, []):
         abort(404)
     intake = db.session.scalar(_BY_REFERENCE, {"reference": reference})
-    if intake is None:
+    if intake is None or intake.purged_at is not None:
         abort(404)
     return intake
 

@@ -212,7 +212,7 @@ def contact(reference: str):
 def again(token: str):
     """Open the signed link from an email: this browser may continue that intake."""
     intake = links.record_for(links.REBOOK, token, Intake)
-    if intake is None:
+    if intake is None or intake.purged_at is not None:
         return render_template("intakes/link_invalid.html"), 404
     remember(intake)
     return redirect(url_for("intakes.match", reference=intake.reference), 303)
@@ -223,7 +223,7 @@ def instead(token: str):
     """Open the link from an offer email: choose another time in place of the held one (an
     intake holds one time at most, so booking another withdraws it)."""
     appointment = links.record_for(links.INSTEAD, token, Appointment)
-    if appointment is None:
+    if appointment is None or appointment.intake.purged_at is not None:
         return render_template("intakes/link_invalid.html"), 404
     intake = appointment.intake
     remember(intake)

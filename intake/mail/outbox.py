@@ -57,7 +57,7 @@ def retry(message_id: int, user_id: int | None) -> OutboxMessage | None:
     there is no such message). `user_id` is None when done from the command line."""
     with unit_of_work() as session:
         row = session.get(OutboxMessage, message_id)
-        if row is not None and row.status == FAILED:
+        if row is not None and row.status == FAILED and row.body_purged_at is None:
             row.status = QUEUED
             row.queued_at = row.next_attempt_at = now_utc()
             row.last_error = ""

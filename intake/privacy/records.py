@@ -12,17 +12,18 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .. import audit
-from ..appointments import services as appointments
-from ..appointments.models import ACTIVE_STATUSES, Appointment
+from ..appointments.models import ACTIVE_STATUSES, CANCELLED, Appointment
+from ..appointments.services.lifecycle import end, locked
 from ..audit import AuditEvent
 from ..clock import now_utc
 from ..couples.models import Partner
 from ..database import unit_of_work
+from ..errors import UserError
 from ..extensions import db
 from ..intakes.models import Intake
 from ..mail.models import OutboxMessage
 from ..waitlist.models import WaitlistEntry
-from .retention import PARTNER_ERASED, erase
+from .retention import PARTNER_ERASED, checkpoint, erase
 
 INTAKE_FIELDS = ("created_at", "safety", "urgent", "concerns", "story", "modality", "kind",
                  "partner_name", "partner_email", "partner_agreed", "format", "language",
@@ -98,42 +99,59 @@ def export(email: str) -> dict:
     return record
 
 
+UNSETTLED = ("An urgent item or a request for contact for this person waits for someone to "
+             "take it on. Acknowledge it on the dashboard first, then erase.")
+
+
+class NotYet(UserError):
+    """The record cannot be erased yet: something about the person waits for staff."""
+
+
 def erase_person(email: str, user_id: int, now: datetime | None = None) -> dict[str, int]:
     """Erase the person with `email` at their request; return what was done, by kind.
 
-    Their consultations still to come are cancelled first, through the lifecycle (both they and
-    the therapist get METHOD:CANCEL by email); then each intake is erased as retention erases
-    (an anonymous shell stays, the therapist's feed shows no name), and any partner intake of
-    theirs too. The audit trail of who did what stays whole; the erasure is recorded in it with
-    counts, never whose.
+    Each intake is locked, its consultations still to come are cancelled (they and the
+    therapist get METHOD:CANCEL by email; theirs says it was erased, with no link to choose
+    again) and it is erased as retention erases, all in one transaction, so nothing can be
+    booked in between. A couple's partner's own answers stay theirs: they go only when the
+    partner asks (their address finds their partner intake). The audit trail of who did what
+    stays whole; the erasure is recorded in it with counts, never whose. Raises NotYet while an
+    urgent item or contact request of theirs waits for someone to take it on.
     """
     now = now or now_utc()
     intakes = intakes_of(email)
-    cancelled = 0
-    for intake in intakes:
-        ahead = db.session.scalars(sa.select(Appointment.id).where(
-            Appointment.intake_id == intake.id, Appointment.status.in_(ACTIVE_STATUSES),
-            Appointment.starts_at > now)).all()
-        for appointment_id in ahead:
-            appointments.cancel(appointment_id, user_id, now)
-            cancelled += 1
-    erased = 0
+    if any((i.urgent or i.contact_requested_at) and i.acknowledged_at is None for i in intakes):
+        raise NotYet(UNSETTLED)
+    cancelled = erased = 0
     for intake in intakes:
         with unit_of_work() as session:
-            row = session.scalar(sa.select(Intake).where(Intake.id == intake.id)
-                                 .with_for_update())
-            if row.purged_at is None:
-                erase(session, row, now, keep_queued=True)
-                erased += 1
+            row = session.scalar(sa.select(Intake).where(
+                Intake.id == intake.id, Intake.purged_at.is_(None)).with_for_update())
+            if row is None:
+                continue
+            ahead = session.scalars(sa.select(Appointment.id).where(
+                Appointment.intake_id == row.id, Appointment.status.in_(ACTIVE_STATUSES),
+                Appointment.starts_at > now)).all()
+            for appointment_id in ahead:
+                end(session, locked(session, appointment_id), CANCELLED, now, "erased_client",
+                    action="cancel", by_user_id=user_id, detail="erased at their request",
+                    partner_template="cancelled_client")
+                cancelled += 1
+            session.flush()
+            erase(session, row, now, with_partner=False)
+            erased += 1
     partners = 0
     with unit_of_work() as session:
         for partner in session.scalars(sa.select(Partner).where(
-                sa.func.lower(Partner.email) == _address(email))):
+                sa.func.lower(Partner.email) == _address(email)).with_for_update()):
             for name, empty in PARTNER_ERASED.items():
                 setattr(partner, name, empty)
+            session.execute(sa.update(Intake).where(Intake.id == partner.intake_id)
+                            .values(partner_email="", partner_name=""))
             partners += 1
         done = {"cancelled": cancelled, "intakes": erased, "partner_intakes": partners}
         audit.record(session, "erase_record", user_id,
                      detail=f"{erased} intakes, {partners} partner intakes, "
                             f"{cancelled} consultations cancelled")
+    checkpoint()
     return done

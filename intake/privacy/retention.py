@@ -23,13 +23,13 @@ from .. import audit
 from ..appointments.models import ACTIVE_STATUSES, Appointment
 from ..audit import AuditEvent
 from ..clock import now_utc
-from ..couples.models import Partner
+from ..couples.models import BOUNCED, EXPIRED, FLAGGED, Partner
 from ..database import unit_of_work
 from ..extensions import db
 from ..health import WorkerJob
 from ..intakes.models import Intake, new_reference
-from ..mail.models import QUEUED, SENT, OutboxMessage
-from ..waitlist.models import ON_THE_LIST, WaitlistEntry
+from ..mail.models import FAILED, QUEUED, SENT, OutboxMessage
+from ..waitlist.models import CLOSED, LEFT, OFFERED, ON_THE_LIST, WaitlistEntry, WaitlistOffer
 
 JOB = "retention"
 DAY = timedelta(days=1)
@@ -65,65 +65,92 @@ class Purged:
 
 def _settled():
     """Return the condition that nothing about the intake waits for staff or the person: any
-    urgent item or contact request was taken on, and they are not on the waitlist."""
+    urgent item or contact request was taken on, no couple's partner who needs a call (or was
+    not heard from) waits to be taken on, and they are not on the waitlist."""
     waiting = sa.exists().where(WaitlistEntry.intake_id == Intake.id,
                                 WaitlistEntry.status.in_(ON_THE_LIST))
+    partner_waits = sa.exists().where(Partner.intake_id == Intake.id,
+                                      Partner.status.in_((FLAGGED, EXPIRED, BOUNCED)),
+                                      Partner.acknowledged_at.is_(None))
     return sa.and_(sa.or_(sa.and_(Intake.urgent.is_(False), Intake.contact_requested_at.is_(None)),
-                          Intake.acknowledged_at.is_not(None)), ~waiting)
+                          Intake.acknowledged_at.is_not(None)), ~waiting, ~partner_waits)
 
 
-def unbooked_due(now: datetime) -> list[int]:
-    """Return the intakes that never held a consultation and are past their time."""
+def _unbooked(now: datetime):
+    """Return the condition of an intake that never held a consultation and is past its
+    time."""
     days = current_app.config["RETENTION_UNBOOKED_DAYS"]
     booked = sa.exists().where(Appointment.intake_id == Intake.id)
-    return list(db.session.scalars(sa.select(Intake.id).where(
-        Intake.purged_at.is_(None), Intake.created_at <= now - timedelta(days=days),
-        ~booked, _settled())))
+    return sa.and_(Intake.purged_at.is_(None), Intake.created_at <= now - timedelta(days=days),
+                   ~booked, _settled())
 
 
-def declined_due(now: datetime) -> list[int]:
-    """Return the intakes whose every request was declined, withdrawn or expired (none ever
-    confirmed, none holding a time), the last of them ended longer ago than their time."""
+def _declined(now: datetime):
+    """Return the condition of an intake whose every request was declined, withdrawn or
+    expired (none ever confirmed, none holding a time), the last ended before its time."""
     cutoff = now - timedelta(days=current_app.config["RETENTION_DECLINED_DAYS"])
     mine = Appointment.intake_id == Intake.id
     kept = sa.exists().where(mine, sa.or_(Appointment.status.in_(ACTIVE_STATUSES),
                                           Appointment.confirmed_at.is_not(None)))
     recent = sa.exists().where(mine, sa.or_(Appointment.ended_at.is_(None),
                                             Appointment.ended_at > cutoff))
-    return list(db.session.scalars(sa.select(Intake.id).where(
-        Intake.purged_at.is_(None), sa.exists().where(mine), ~kept, ~recent, _settled())))
+    return sa.and_(Intake.purged_at.is_(None), sa.exists().where(mine), ~kept, ~recent,
+                   _settled())
 
 
-def erase(session, intake: Intake, now: datetime, *, keep_queued: bool = False) -> None:
-    """Erase an intake's answers and contact details, and its couple's partner's, keeping an
-    anonymous shell (its links stop working); its emails lose their bodies and recipients
-    (with `keep_queued`, not those still to be sent: the cancellations of an erasure)."""
+def unbooked_due(now: datetime) -> list[int]:
+    """Return the intakes that never held a consultation and are past their time."""
+    return list(db.session.scalars(sa.select(Intake.id).where(_unbooked(now))))
+
+
+def declined_due(now: datetime) -> list[int]:
+    """Return the intakes whose every request was declined, withdrawn or expired, past their
+    time."""
+    return list(db.session.scalars(sa.select(Intake.id).where(_declined(now))))
+
+
+def erase(session, intake: Intake, now: datetime, *, with_partner: bool = True) -> None:
+    """Erase an intake's answers and contact details (and, `with_partner`, its couple's
+    partner's), keeping an anonymous shell: its pages and links refuse it from now on (see
+    `purged_at`), its waitlist places end, its consultations keep no note, and its emails
+    lose their bodies, recipients and subjects (those still to be sent go out first, and lose
+    theirs at the next purge)."""
     for name, empty in ERASED.items():
         setattr(intake, name, empty)
     intake.reference = new_reference()
     intake.purged_at = now
     partner = session.scalar(sa.select(Partner).where(Partner.intake_id == intake.id))
-    if partner is not None:
+    if partner is not None and with_partner:
         for name, empty in PARTNER_ERASED.items():
             setattr(partner, name, empty)
+    places = sa.select(WaitlistEntry.id).where(WaitlistEntry.intake_id == intake.id)
+    session.execute(sa.update(WaitlistOffer).where(WaitlistOffer.entry_id.in_(places),
+                                                   WaitlistOffer.status == OFFERED)
+                    .values(status=CLOSED).execution_options(synchronize_session=False))
+    session.execute(sa.update(WaitlistEntry).where(WaitlistEntry.intake_id == intake.id,
+                                                   WaitlistEntry.status.in_(ON_THE_LIST))
+                    .values(status=LEFT, ended_at=now)
+                    .execution_options(synchronize_session=False))
     theirs = sa.select(Appointment.id).where(Appointment.intake_id == intake.id)
-    waiting = [OutboxMessage.status != QUEUED] if keep_queued else []
-    session.execute(sa.update(OutboxMessage).where(sa.or_(
-        OutboxMessage.intake_id == intake.id, OutboxMessage.appointment_id.in_(theirs)),
-        *waiting)
-        .values(raw=b"", recipient="", body_purged_at=now)
+    session.execute(sa.update(Appointment).where(Appointment.intake_id == intake.id)
+                    .values(decline_message="").execution_options(synchronize_session=False))
+    session.execute(sa.update(OutboxMessage).where(
+        sa.or_(OutboxMessage.intake_id == intake.id, OutboxMessage.appointment_id.in_(theirs)),
+        OutboxMessage.status != QUEUED)
+        .values(raw=b"", recipient="", subject="", body_purged_at=now)
         .execution_options(synchronize_session=False))
 
 
-def _erase_all(ids: list[int], now: datetime) -> int:
-    """Erase each intake in its own transaction (re-read, so one taken up again since is
-    left as it is); return how many."""
+def _erase_all(ids: list[int], now: datetime, condition) -> int:
+    """Erase each intake in its own transaction, locked and read again with the `condition`
+    that made it due (one booked or taken up again since is left as it is); return how
+    many."""
     done = 0
     for intake_id in ids:
         with unit_of_work() as session:
-            intake = session.scalar(sa.select(Intake).where(Intake.id == intake_id)
+            intake = session.scalar(sa.select(Intake).where(Intake.id == intake_id, condition)
                                     .with_for_update())
-            if intake is None or intake.purged_at is not None:
+            if intake is None:
                 continue
             erase(session, intake, now)
             done += 1
@@ -147,30 +174,47 @@ def purge(now: datetime | None = None) -> Purged:
     recorded in the audit trail when anything was erased."""
     now = now or now_utc()
     cfg = current_app.config
-    unbooked = _erase_all(unbooked_due(now), now)
-    declined = _erase_all(declined_due(now), now)
+    unbooked = _erase_all(unbooked_due(now), now, _unbooked(now))
+    declined = _erase_all(declined_due(now), now, _declined(now))
     with unit_of_work() as session:
         bodies = session.execute(sa.update(OutboxMessage).where(
-            OutboxMessage.status == SENT, OutboxMessage.body_purged_at.is_(None),
-            OutboxMessage.sent_at <= now - timedelta(days=cfg["RETENTION_MAIL_DAYS"]))
+            OutboxMessage.status.in_((SENT, FAILED)), OutboxMessage.body_purged_at.is_(None),
+            OutboxMessage.created_at <= now - timedelta(days=cfg["RETENTION_MAIL_DAYS"]))
             .values(raw=b"", body_purged_at=now)
             .execution_options(synchronize_session=False)).rowcount
+        # Emails of erased intakes that were still to be sent when they were erased.
+        purged = sa.select(Intake.id).where(Intake.purged_at.is_not(None))
+        session.execute(sa.update(OutboxMessage).where(
+            OutboxMessage.status.in_((SENT, FAILED)), OutboxMessage.recipient != "",
+            sa.or_(OutboxMessage.intake_id.in_(purged), OutboxMessage.appointment_id.in_(
+                sa.select(Appointment.id).where(Appointment.intake_id.in_(purged)))))
+            .values(raw=b"", recipient="", subject="", body_purged_at=now)
+            .execution_options(synchronize_session=False))
         old = session.execute(sa.delete(AuditEvent).where(
             AuditEvent.at < now - timedelta(days=round(365.25 * cfg["RETENTION_AUDIT_YEARS"])))
             .execution_options(synchronize_session=False)).rowcount
         done = Purged(unbooked, declined, bodies, _mail_files(now), old)
         if done:
             audit.record(session, "purge", None, detail=str(done))
-    if done and db.engine.dialect.name == "sqlite":
-        # What was erased leaves the write-ahead log for the file, where it was overwritten
-        # (this session's own read ends first, so nothing holds the old pages).
-        db.session.rollback()
-        raw = db.engine.raw_connection()
-        try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            raw.close()
     return done
+
+
+def checkpoint() -> bool:
+    """Move what was erased out of SQLite's write-ahead log into the file, where it was
+    overwritten; return False when a reader held it back (try again later). PostgreSQL keeps
+    erased values in dead row versions until (auto)vacuum, and in its WAL archives and backups
+    for as long as the practice keeps them."""
+    if db.engine.dialect.name != "sqlite":
+        return True
+    db.session.rollback()  # this session's own read ends first
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = cursor.fetchone()[0]
+    finally:
+        raw.close()
+    return busy == 0
 
 
 def due(now: datetime) -> bool:
@@ -186,6 +230,8 @@ def daily(now: datetime | None = None) -> Purged | None:
     if not due(now):
         return None
     done = purge(now)
+    if not checkpoint():  # not finished while something was still in the log: again soon
+        return done
     try:
         with unit_of_work() as session:
             row = session.get(WorkerJob, JOB) or WorkerJob(name=JOB, failures=0)

@@ -22,10 +22,13 @@ def _email() -> str:
     return (request.values.get("email") or "").strip()[:254]
 
 
-def _exported(email: str, count: int, form: str) -> None:
+def _exported(email: str, form: str) -> None:
+    """Record each intake whose answers left in an export (the anonymous record id, never the
+    address)."""
     with unit_of_work() as session:
-        audit.record(session, "export_record", current_user.id,
-                     detail=f"{count} intakes, as {form}")
+        for intake in records.intakes_of(email) or [None]:
+            audit.record(session, "export_record", current_user.id, "intake",
+                         intake.id if intake else None, detail=f"as {form}")
 
 
 @bp.get("")
@@ -46,7 +49,7 @@ def export_json():
     if not email:
         abort(404)
     record = records.export(email)
-    _exported(email, len(record["intakes"]), "JSON")
+    _exported(email, "JSON")
     return Response(json.dumps(record, indent=2, ensure_ascii=False), mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="record.json"'})
 
@@ -59,7 +62,7 @@ def export_html():
     if not email:
         abort(404)
     record = records.export(email)
-    _exported(email, len(record["intakes"]), "a page")
+    _exported(email, "a page")
     return Response(render_template("staff/record_export.html", record=record),
                     headers={"Content-Disposition": 'attachment; filename="record.html"'})
 
@@ -75,7 +78,11 @@ def erase():
     if not email or request.form.get("confirm", "").strip().lower() != email.lower():
         flash("Type the email address again, exactly, to confirm the erasure.", "error")
         return redirect(url_for("records.find", email=email), 303)
-    done = records.erase_person(email, current_user.id)
+    try:
+        done = records.erase_person(email, current_user.id)
+    except records.NotYet as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("records.find", email=email), 303)
     flash(f"Erased: {done['intakes']} intakes and {done['partner_intakes']} partner intakes; "
           f"{done['cancelled']} consultations still to come were cancelled, and both sides "
           "are being told.", "info")

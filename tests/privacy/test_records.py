@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
+import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
+from intake import links
 from intake.appointments.models import Appointment
-from intake.appointments.services import confirm
+from intake.appointments.services import NotAFit, book, confirm
 from intake.audit import AuditEvent
 from intake.calendars.feeds import feed_for
+from intake.clock import now_utc
 from intake.couples.models import Partner
 from intake.couples.services import answer
 from intake.extensions import db
 from intake.intakes.models import Intake
+from intake.scheduling.services import next_open_times
+from intake.waitlist.models import WaitlistEntry
 from intake.waitlist.services import join
 from intake.worker import run_pass
-from tests.helpers import book_directly, csrf_from, sign_in
+from tests.helpers import book_directly, csrf_from, maya, sign_in
 
 ALEX = "We keep circling the same fight about the attic."
 OTHER = "Someone else's words about the orchard."
@@ -69,7 +75,7 @@ def test_an_admin_exports_a_person_s_record_and_erases_it_at_their_request(
     assert robins["partner_intakes"][0]["story"] == ROBIN and ALEX not in json.dumps(robins)
     trail = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "export_record")) == 3
+        AuditEvent.action == "export_record")) == 3  # one per intake or partner lookup
 
     # Erasing asks for the address again.
     token = csrf_from(page.text)
@@ -96,7 +102,16 @@ def test_an_admin_exports_a_person_s_record_and_erases_it_at_their_request(
     erased = db.session.get(Intake, intake_id)
     assert erased.purged_at is not None and (erased.story, erased.email, erased.name) == (
         "", "", "")
-    assert db.session.scalar(sa.select(Partner.story)) == ""
+    # Robin's own answers stay theirs, until Robin asks.
+    assert db.session.scalar(sa.select(Partner.story)) == ROBIN
+    # The erased intake can be neither booked nor reached again, and leaves the waitlist.
+    assert db.session.scalar(sa.select(WaitlistEntry.status)) == "left"
+    with app.test_request_context():
+        again = urlsplit(links.rebook_url(intake_id)).path
+    assert app.test_client().get(again).status_code == 404
+    with pytest.raises(NotAFit):
+        book(db.session.get(Intake, intake_id), maya(), next_open_times(
+            maya(), now_utc(), 1)[0].starts_at, "after-erasure-key-123")
     assert b"A. M." not in feed_for(db.session.get(Appointment, appointment_id).therapist_id)
     assert db.session.scalar(sa.select(Intake.story).where(
         Intake.email == "other@client.example")) == OTHER
@@ -104,11 +119,18 @@ def test_an_admin_exports_a_person_s_record_and_erases_it_at_their_request(
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) > trail
     (event,) = db.session.scalars(sa.select(AuditEvent).where(
         AuditEvent.action == "erase_record"))
-    # (Robin's answers went with the couple's intake; no partner intake was given this address.)
     assert event.detail == "1 intakes, 0 partner intakes, 1 consultations cancelled"
     assert "alex" not in event.detail.lower()
     assert "Nothing is kept" in client.get("/staff/admin/records",
                                            query_string={"email": "alex@client.example"}).text
+    # Robin asks in turn: their partner intake goes, and their address from Alex's shell.
+    page = client.get("/staff/admin/records", query_string={"email": "robin@partner.example"})
+    client.post("/staff/admin/records/erase",
+                data={"email": "robin@partner.example", "confirm": "robin@partner.example",
+                      "csrf_token": csrf_from(page.text)})
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Partner.story)) == ""
+    assert db.session.get(Intake, intake_id).partner_email == ""
     # Only an admin reaches any of it.
     desk = app.test_client()
     make_user("front_desk", email="desk@harbor.example")

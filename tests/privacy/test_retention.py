@@ -9,14 +9,19 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from intake.appointments.models import Appointment
-from intake.appointments.services import decline
+from intake.appointments.services import book, decline
 from intake.audit import AuditEvent
+from intake.clock import now_utc
+from intake.couples.models import Partner
+from intake.couples.services import answer
 from intake.extensions import db
 from intake.intakes.models import Intake
 from intake.intakes.services import add_urgent_contact, record_urgent, submit
 from intake.mail.models import OutboxMessage
+from intake.privacy import retention
+from intake.scheduling.services import next_open_times
 from intake.worker import run_pass
-from tests.helpers import GOOD_ANSWERS, book_directly, sign_in
+from tests.helpers import GOOD_ANSWERS, book_directly, maya, sign_in
 
 LOOKED_AND_LEFT = "I only wanted to look: the heron by the quarry lake keeps me awake."
 BOOKED = "We argue about the lighthouse and then nobody speaks for days."
@@ -108,3 +113,29 @@ def test_an_intake_whose_every_request_was_declined_is_erased_after_its_own_time
     assert db.session.get(Intake, intake_id).story == ""
     # The consultation's shell stays for the schedule's history.
     assert db.session.get(Appointment, declined.id).status == "declined"
+
+
+def test_nothing_is_erased_that_was_booked_meanwhile_or_whose_partner_waits_for_a_call(
+    app, demo, smtp, clock
+):
+    looked = submit({**GOOD_ANSWERS, "story": LOOKED_AND_LEFT, "consent_contact": True,
+                     "consent_privacy": True}, "no")
+    looked_id = looked.id
+    clock.advance(timedelta(days=app.config["RETENTION_UNBOOKED_DAYS"] + 1))
+    now = now_utc()
+    due = retention.unbooked_due(now)
+    assert due == [looked_id]
+    book(db.session.get(Intake, looked_id), maya(),
+         next_open_times(maya(), now, 1)[0].starts_at, "booked-just-in-time-123")
+    assert retention._erase_all(due, now, retention._unbooked(now)) == 0
+    assert db.session.get(Intake, looked_id).story == LOOKED_AND_LEFT
+
+    # A declined couple whose partner said they are afraid, and nobody has called yet.
+    declined = book_directly("sam-whitaker", story=BOOKED, email="couple@client.example",
+                             partner_agreed=True, partner_email="pat@partner.example")
+    partner_id = db.session.scalar(sa.select(Partner.id).where(
+        Partner.intake_id == declined.intake_id))
+    answer(partner_id, {"safety": "no", "feels_safe": "yes", "story": "Words of my own."})
+    decline(declined.id, None)
+    clock.advance(timedelta(days=app.config["RETENTION_DECLINED_DAYS"] + 1))
+    assert declined.intake_id not in retention.declined_due(now_utc())
