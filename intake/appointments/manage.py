@@ -56,7 +56,7 @@ def _load(token: str) -> tuple[Appointment | None, int, str, Viewer]:
     if found is None:
         return None, 0, "invalid", viewer
     appointment = db.session.get(Appointment, found[0])
-    if appointment is None:
+    if appointment is None or appointment.intake.purged_at is not None:
         return None, 0, "invalid", viewer
     if appointment.link_version != found[1]:
         return appointment, found[1], "outdated", viewer

@@ -41,11 +41,11 @@ def for_booking(session, intake: Intake, starts_at: datetime, now: datetime) -> 
     practice and a signed link to their own short intake. It says nothing of what the first
     partner wrote.
     """
+    partner = partner_of(session, intake.id, lock=True)
+    if partner is not None:  # invited before (even if their address was erased since)
+        return partner
     if intake.kind != "couple" or not intake.partner_agreed or not intake.partner_email:
         return None
-    partner = partner_of(session, intake.id, lock=True)
-    if partner is not None:
-        return partner
     cfg = current_app.config
     days = cfg["PARTNER_INTAKE_DAYS"]
     # PARTNER_INTAKE_DAYS to answer, or less when the consultation is sooner: the front desk

@@ -19,8 +19,13 @@ bp = Blueprint("couples", __name__, url_prefix="/together")
 
 
 def _partner(token: str) -> Partner | None:
-    """Return the partner the link was made for, or None for a bad or expired link."""
-    return links.record_for(links.PARTNER_INTAKE, token, Partner)
+    """Return the partner the link was made for, or None for a bad or expired link (or one
+    whose couple's intake, or their own answers, were erased)."""
+    partner = links.record_for(links.PARTNER_INTAKE, token, Partner)
+    if partner is None or partner.intake.purged_at is not None or (
+            partner.answered_at is not None and not partner.email):
+        return None
+    return partner
 
 
 def _form_page(partner: Partner, form: PartnerForm, status: int = 200):

@@ -12,18 +12,18 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .. import audit
-from ..appointments.models import ACTIVE_STATUSES, CANCELLED, Appointment
+from ..appointments.models import ACTIVE_STATUSES, CANCELLED, HELD, Appointment
 from ..appointments.services.lifecycle import end, locked
 from ..audit import AuditEvent
 from ..clock import now_utc
-from ..couples.models import Partner
+from ..couples.models import BOUNCED, EXPIRED, FLAGGED, Partner
 from ..database import unit_of_work
 from ..errors import UserError
 from ..extensions import db
 from ..intakes.models import Intake
 from ..mail.models import OutboxMessage
 from ..waitlist.models import WaitlistEntry
-from .retention import PARTNER_ERASED, checkpoint, erase
+from .retention import PARTNER_ERASED, checkpoint, erase, mark_due
 
 INTAKE_FIELDS = ("created_at", "safety", "urgent", "concerns", "story", "modality", "kind",
                  "partner_name", "partner_email", "partner_agreed", "format", "language",
@@ -120,18 +120,24 @@ def erase_person(email: str, user_id: int, now: datetime | None = None) -> dict[
     """
     now = now or now_utc()
     intakes = intakes_of(email)
-    if any((i.urgent or i.contact_requested_at) and i.acknowledged_at is None for i in intakes):
+    partners_ = partner_intakes_of(email)
+    if (any((i.urgent or i.contact_requested_at) and i.acknowledged_at is None for i in intakes)
+            or any(p.status in (FLAGGED, EXPIRED, BOUNCED) and p.acknowledged_at is None
+                   for p in partners_)):
         raise NotYet(UNSETTLED)
     cancelled = erased = 0
     for intake in intakes:
         with unit_of_work() as session:
             row = session.scalar(sa.select(Intake).where(
-                Intake.id == intake.id, Intake.purged_at.is_(None)).with_for_update())
+                Intake.id == intake.id, Intake.purged_at.is_(None))
+                .with_for_update(key_share=True))
             if row is None:
                 continue
+            # Every request still held (even one past its start, which would lapse and write
+            # to nobody) and every consultation to come.
             ahead = session.scalars(sa.select(Appointment.id).where(
                 Appointment.intake_id == row.id, Appointment.status.in_(ACTIVE_STATUSES),
-                Appointment.starts_at > now)).all()
+                sa.or_(Appointment.status == HELD, Appointment.starts_at > now))).all()
             for appointment_id in ahead:
                 end(session, locked(session, appointment_id), CANCELLED, now, "erased_client",
                     action="cancel", by_user_id=user_id, detail="erased at their request",
@@ -141,17 +147,23 @@ def erase_person(email: str, user_id: int, now: datetime | None = None) -> dict[
             erase(session, row, now, with_partner=False)
             erased += 1
     partners = 0
-    with unit_of_work() as session:
-        for partner in session.scalars(sa.select(Partner).where(
-                sa.func.lower(Partner.email) == _address(email)).with_for_update()):
+    for found in partners_:
+        with unit_of_work() as session:
+            # Their couple's intake first, then their own row: the order booking takes.
+            session.scalar(sa.select(Intake.id).where(Intake.id == found.intake_id)
+                           .with_for_update(key_share=True))
+            partner = session.scalar(sa.select(Partner).where(Partner.id == found.id)
+                                     .with_for_update())
             for name, empty in PARTNER_ERASED.items():
                 setattr(partner, name, empty)
             session.execute(sa.update(Intake).where(Intake.id == partner.intake_id)
                             .values(partner_email="", partner_name=""))
             partners += 1
+    with unit_of_work() as session:
         done = {"cancelled": cancelled, "intakes": erased, "partner_intakes": partners}
         audit.record(session, "erase_record", user_id,
                      detail=f"{erased} intakes, {partners} partner intakes, "
                             f"{cancelled} consultations cancelled")
-    checkpoint()
+    if not checkpoint():  # still in SQLite's log: the worker's next pass moves it out
+        mark_due()
     return done

@@ -115,6 +115,15 @@ def erase(session, intake: Intake, now: datetime, *, with_partner: bool = True) 
     `purged_at`), its waitlist places end, its consultations keep no note, and its emails
     lose their bodies, recipients and subjects (those still to be sent go out first, and lose
     theirs at the next purge)."""
+    # The waitlist first, place before offers, in the order leaving the list takes them.
+    places = sa.select(WaitlistEntry.id).where(WaitlistEntry.intake_id == intake.id)
+    session.execute(sa.update(WaitlistEntry).where(WaitlistEntry.intake_id == intake.id,
+                                                   WaitlistEntry.status.in_(ON_THE_LIST))
+                    .values(status=LEFT, ended_at=now)
+                    .execution_options(synchronize_session=False))
+    session.execute(sa.update(WaitlistOffer).where(WaitlistOffer.entry_id.in_(places),
+                                                   WaitlistOffer.status == OFFERED)
+                    .values(status=CLOSED).execution_options(synchronize_session=False))
     for name, empty in ERASED.items():
         setattr(intake, name, empty)
     intake.reference = new_reference()
@@ -123,14 +132,6 @@ def erase(session, intake: Intake, now: datetime, *, with_partner: bool = True) 
     if partner is not None and with_partner:
         for name, empty in PARTNER_ERASED.items():
             setattr(partner, name, empty)
-    places = sa.select(WaitlistEntry.id).where(WaitlistEntry.intake_id == intake.id)
-    session.execute(sa.update(WaitlistOffer).where(WaitlistOffer.entry_id.in_(places),
-                                                   WaitlistOffer.status == OFFERED)
-                    .values(status=CLOSED).execution_options(synchronize_session=False))
-    session.execute(sa.update(WaitlistEntry).where(WaitlistEntry.intake_id == intake.id,
-                                                   WaitlistEntry.status.in_(ON_THE_LIST))
-                    .values(status=LEFT, ended_at=now)
-                    .execution_options(synchronize_session=False))
     theirs = sa.select(Appointment.id).where(Appointment.intake_id == intake.id)
     session.execute(sa.update(Appointment).where(Appointment.intake_id == intake.id)
                     .values(decline_message="").execution_options(synchronize_session=False))
@@ -148,9 +149,12 @@ def _erase_all(ids: list[int], now: datetime, condition) -> int:
     done = 0
     for intake_id in ids:
         with unit_of_work() as session:
-            intake = session.scalar(sa.select(Intake).where(Intake.id == intake_id, condition)
-                                    .with_for_update())
-            if intake is None:
+            # Locked first, then asked again: on PostgreSQL a locked row is not re-read for
+            # the rest of a statement's condition (a booking made meanwhile is seen only now).
+            intake = session.scalar(sa.select(Intake).where(Intake.id == intake_id)
+                                    .with_for_update(key_share=True))
+            if intake is None or not session.scalar(sa.select(sa.exists().where(
+                    Intake.id == intake_id, condition))):
                 continue
             erase(session, intake, now)
             done += 1
@@ -182,6 +186,15 @@ def purge(now: datetime | None = None) -> Purged:
             OutboxMessage.created_at <= now - timedelta(days=cfg["RETENTION_MAIL_DAYS"]))
             .values(raw=b"", body_purged_at=now)
             .execution_options(synchronize_session=False)).rowcount
+        # A couple's partner whose answers stayed theirs when the first partner's intake was
+        # erased: erased in turn at their own time, once nothing of theirs waits for a call.
+        session.execute(sa.update(Partner).where(
+            Partner.intake_id.in_(sa.select(Intake.id).where(Intake.purged_at.is_not(None))),
+            Partner.email != "",
+            Partner.invited_at <= now - timedelta(days=cfg["RETENTION_UNBOOKED_DAYS"]),
+            ~sa.and_(Partner.status.in_((FLAGGED, EXPIRED, BOUNCED)),
+                     Partner.acknowledged_at.is_(None)))
+            .values(**PARTNER_ERASED).execution_options(synchronize_session=False))
         # Emails of erased intakes that were still to be sent when they were erased.
         purged = sa.select(Intake.id).where(Intake.purged_at.is_not(None))
         session.execute(sa.update(OutboxMessage).where(
@@ -215,6 +228,13 @@ def checkpoint() -> bool:
     finally:
         raw.close()
     return busy == 0
+
+
+def mark_due() -> None:
+    """Make the next worker pass run the purge again (what was erased is still in the log)."""
+    with unit_of_work() as session:
+        session.execute(sa.update(WorkerJob).where(WorkerJob.name == JOB)
+                        .values(last_ok_at=None))
 
 
 def due(now: datetime) -> bool:

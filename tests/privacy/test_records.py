@@ -108,7 +108,10 @@ def test_an_admin_exports_a_person_s_record_and_erases_it_at_their_request(
     assert db.session.scalar(sa.select(WaitlistEntry.status)) == "left"
     with app.test_request_context():
         again = urlsplit(links.rebook_url(intake_id)).path
-    assert app.test_client().get(again).status_code == 404
+        manage = urlsplit(links.manage_url(db.session.get(Appointment, appointment_id))).path
+        together = urlsplit(links.partner_intake_url(partner.id)).path
+    for gone in (again, manage, together):
+        assert app.test_client().get(gone).status_code == 404, gone
     with pytest.raises(NotAFit):
         book(db.session.get(Intake, intake_id), maya(), next_open_times(
             maya(), now_utc(), 1)[0].starts_at, "after-erasure-key-123")

@@ -104,7 +104,7 @@ def book(
         with unit_of_work() as session:
             # The intake itself first: one erased meanwhile is never booked.
             if session.scalar(sa.select(Intake.purged_at).where(Intake.id == intake.id)
-                              .with_for_update()) is not None:
+                              .with_for_update(key_share=True)) is not None:
                 raise NotAFit(CALL_US)
             # The partner (locked) before the appointments, in the order their answer takes.
             partner = for_booking(session, intake, starts_at, now)

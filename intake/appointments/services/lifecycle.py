@@ -287,7 +287,7 @@ def notify(session, appointment: Appointment, method: str | None, client_templat
     partner = joined_partner(session, appointment.intake_id)
     language = i18n.for_intake(client)
     queued = 0
-    if client_template and not (optional and client.discreet):
+    if client_template and client.email and not (optional and client.discreet):
         queued += 1
         with force_locale(language):
             invite = build_invite(invite_data(appointment, client_summary(appointment)),
@@ -298,7 +298,7 @@ def notify(session, appointment: Appointment, method: str | None, client_templat
                  "other_name": partner.first_name if partner else ""},
                 invite=invite, method=method, appointment_id=appointment.id, language=language)
     own = client_template if partner_template == SAME else partner_template
-    if partner is not None and own and not (optional and partner.discreet):
+    if partner is not None and own and partner.email and not (optional and partner.discreet):
         queued += 1
         with force_locale(language):
             invite = build_invite(invite_data(appointment, client_summary(appointment),
