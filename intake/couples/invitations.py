@@ -41,10 +41,12 @@ def for_booking(session, intake: Intake, starts_at: datetime, now: datetime) -> 
     practice and a signed link to their own short intake. It says nothing of what the first
     partner wrote.
     """
+    if intake.kind != "couple":  # no look-up for the individual bookings that are most
+        return None
     partner = partner_of(session, intake.id, lock=True)
     if partner is not None:  # invited before (even if their address was erased since)
         return partner
-    if intake.kind != "couple" or not intake.partner_agreed or not intake.partner_email:
+    if not intake.partner_agreed or not intake.partner_email:
         return None
     cfg = current_app.config
     days = cfg["PARTNER_INTAKE_DAYS"]

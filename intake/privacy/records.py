@@ -55,11 +55,20 @@ def _value(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def export(email: str) -> dict:
+def export(email: str, *, exported_by: int | None = None, form: str = "") -> dict:
     """Return everything kept about the person with `email`, as plain values: their intakes
     (answers and consents, with when they were given), their consultations with every change
     recorded, the emails sent to them (when, what, how it went; never another's), their
-    places on the waitlist, and any partner intake of theirs."""
+    places on the waitlist, and any partner intake of theirs.
+
+    With `exported_by` (a staff user), the export leaves the practice as `form`: each intake
+    in it is recorded in the audit trail (its anonymous record id, never the address).
+    """
+    if exported_by is not None:
+        with unit_of_work() as session:
+            for intake in intakes_of(email) or [None]:
+                audit.record(session, "export_record", exported_by, "intake",
+                             intake.id if intake else None, detail=f"as {form}")
     record: dict = {"email": _address(email), "intakes": [], "partner_intakes": []}
     for intake in intakes_of(email):
         appointments_ = list(db.session.scalars(sa.select(Appointment).where(

@@ -8,8 +8,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from .. import audit
-from ..database import unit_of_work
 from ..staff.auth import role_required
 from ..staff.models import ADMIN
 from . import records
@@ -22,15 +20,6 @@ def _email() -> str:
     return (request.values.get("email") or "").strip()[:254]
 
 
-def _exported(email: str, form: str) -> None:
-    """Record each intake whose answers left in an export (the anonymous record id, never the
-    address)."""
-    with unit_of_work() as session:
-        for intake in records.intakes_of(email) or [None]:
-            audit.record(session, "export_record", current_user.id, "intake",
-                         intake.id if intake else None, detail=f"as {form}")
-
-
 @bp.get("")
 @role_required(ADMIN)
 def find():
@@ -41,15 +30,20 @@ def find():
     return render_template("staff/records.html", email=email, record=record, form=FlaskForm())
 
 
+def _exported(form: str) -> dict:
+    """Return the record asked for, exported (and recorded) as `form`; 404 without an
+    address."""
+    email = _email()
+    if not email:
+        abort(404)
+    return records.export(email, exported_by=current_user.id, form=form)
+
+
 @bp.get("/export.json")
 @role_required(ADMIN)
 def export_json():
     """Return the person's record as a JSON file (recorded in the audit trail)."""
-    email = _email()
-    if not email:
-        abort(404)
-    record = records.export(email)
-    _exported(email, "JSON")
+    record = _exported("JSON")
     return Response(json.dumps(record, indent=2, ensure_ascii=False), mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="record.json"'})
 
@@ -58,12 +52,7 @@ def export_json():
 @role_required(ADMIN)
 def export_html():
     """Return the person's record as a readable page to save or print (recorded)."""
-    email = _email()
-    if not email:
-        abort(404)
-    record = records.export(email)
-    _exported(email, "a page")
-    return Response(render_template("staff/record_export.html", record=record),
+    return Response(render_template("staff/record_export.html", record=_exported("a page")),
                     headers={"Content-Disposition": 'attachment; filename="record.html"'})
 
 

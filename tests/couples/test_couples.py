@@ -8,13 +8,21 @@ from datetime import UTC, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 import vobject
 from icalendar import Calendar
 
 from intake import links
 from intake.appointments.models import Appointment
-from intake.appointments.services import confirm, decline, propose, send_reminders
+from intake.appointments.services import (
+    StateError,
+    confirm,
+    decline,
+    propose,
+    reschedule,
+    send_reminders,
+)
 from intake.calendars.feeds import feed_for
 from intake.couples.models import Partner
 from intake.couples.services import answer as answer_partner
@@ -358,6 +366,10 @@ def test_once_both_are_on_it_a_new_time_is_agreed_with_both_by_the_front_desk(
     make_user("front_desk", email="desk@harbor.example")
     sign_in(desk, "desk@harbor.example")
     assert "Alex's partner</strong> asks to move" in desk.get("/staff/").text
+    # The rule is the lifecycle's, whatever page asks: a couple's time is not moved alone.
+    with pytest.raises(StateError):
+        reschedule(moved.id, moved.link_version, next_open_times(
+            moved.therapist, moved.starts_at, 1)[0].starts_at)
     client.post(f"{manage}/reschedule", data={})
     assert "You've asked us to find another time" in client.get(manage).text
     assert "You've asked" not in robin.get(theirs).text

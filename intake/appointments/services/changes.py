@@ -11,11 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from ... import audit
 from ...calendars.invites import REQUEST
 from ...clock import now_utc
+from ...couples.invitations import partner_of
 from ...database import unit_of_work
 from ...extensions import db
 from ...scheduling.services import is_open
 from ..models import ACTIVE_STATUSES, CANCELLED, HELD, Appointment
 from .lifecycle import (
+    AGREED_BY_DESK,
     CANCEL_OR_MOVE,
     CLIENT,
     LINK_OUTDATED,
@@ -63,11 +65,15 @@ def _client_change(session, appointment_id: int, version: int, now: datetime) ->
 def reschedule(appointment_id: int, version: int, starts_at: datetime,
                now: datetime | None = None) -> Appointment:
     """Move the appointment to another open time of its therapist (same UID, SEQUENCE+1) and
-    send both the update. Return it. Raises StateError, TimeNotOpen or TimeTaken."""
+    send both the update. Return it. Raises StateError (also for a couple whose partner was
+    invited: their new time is agreed with both by the front desk, see `request_change`),
+    TimeNotOpen or TimeTaken."""
     now = now or now_utc()
     try:
         with unit_of_work() as session:
             appointment = _client_change(session, appointment_id, version, now)
+            if partner_of(session, appointment.intake_id) is not None:
+                raise StateError(AGREED_BY_DESK)
             if not is_open(appointment.therapist, starts_at, now, ignore=appointment.id):
                 raise TimeNotOpen(NOT_OPEN)
             move(appointment, starts_at, starts_at + (appointment.ends_at - appointment.starts_at))

@@ -40,6 +40,8 @@ OFFER_CLOSED = _l("This offer is no longer open.")
 LINK_OUTDATED = _l("This link is no longer valid: the appointment has changed since.")
 STARTED = _l("This appointment has already started.")
 TOO_CLOSE = _l("It's too close to the appointment to change it here. Please call us.")
+AGREED_BY_DESK = _l("As there are two of you, our front desk agrees a new time with you both. "
+                    "Please ask for one on your appointment's page, or call us.")
 CANCEL_OR_MOVE = _l("Choose whether to cancel or to find another time.")
 NO_ROOM = ("{name} has no video room yet, so this online consultation can't be confirmed. Add "
            "the room on their profile, then confirm.")
